@@ -1,11 +1,6 @@
 import json
 
 import pytest
-from fakes.authenticator import (
-    CredentialExcluded,
-    NoCredential,
-    SoftAuthenticator,
-)
 from webauthn import (
     base64url_to_bytes,
     generate_authentication_options,
@@ -21,6 +16,12 @@ from webauthn.helpers.exceptions import (
 from webauthn.helpers.structs import (
     PublicKeyCredentialDescriptor,
     UserVerificationRequirement,
+)
+
+from fakes.authenticator import (
+    CredentialExcluded,
+    NoCredential,
+    SoftAuthenticator,
 )
 
 RP_ID = "mfasite.test"

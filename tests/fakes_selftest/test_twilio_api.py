@@ -2,6 +2,9 @@ import time
 
 import pytest
 import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
 from fakes.twilio_api import (
     INTERNAL_ERROR,
     INVALID_TO,
@@ -13,8 +16,6 @@ from fakes.twilio_api import (
     make_client,
     make_http_client,
 )
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.rest import Client
 
 TO = "+15558675310"
 FROM = "+15005550006"

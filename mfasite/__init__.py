@@ -1,0 +1,110 @@
+"""mfasite: a sign-in site where every password account has a second factor."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from . import messages
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides=None):
+    """Build the application; overrides win over the environment (for tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, overrides)
+    _configure_logging(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.signin"
+    login_manager.login_message = messages.SIGNIN_REQUIRED
+    login_manager.login_message_category = "info"
+
+    from . import models, sessions  # noqa: F401  (registers the user loader)
+    from .account import bp as account_bp
+    from .auth import bp as auth_bp
+    from .cli import mfa_cli, users_cli
+    from .enforcement import enforce_mfa
+    from .security import bp as security_bp
+
+    app.register_blueprint(account_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(security_bp)
+    app.before_request(enforce_mfa)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(mfa_cli)
+
+    _register_template_context(app)
+    _register_error_handlers(app)
+    return app
+
+
+def _configure_logging(app):
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def _register_template_context(app):
+    from flask import g
+
+    @app.context_processor
+    def inject():
+        return {
+            "site_name": app.config["SITE_NAME"],
+            "signup_enabled": app.config["SIGNUP_ENABLED"],
+            "mfa_nag_left": g.get("mfa_nag_left"),
+            "mfa_blocked": g.get("mfa_blocked", False),
+        }
+
+
+def _register_error_handlers(app):
+    log = logging.getLogger("mfasite.errors")
+
+    def _page(template, status, **context):
+        name = (
+            f"errors/_{template}.html"
+            if request.headers.get("HX-Request")
+            else (f"errors/{template}.html")
+        )
+        return render_template(name, **context), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        log.info("request refused: %s path=%s", error.description, request.path)
+        return _page("message", 400, title="Form expired", message=messages.CSRF_FAILED)
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return _page(
+            "message", 400, title="Bad request", message="That request was not valid."
+        )
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _page(
+            "message", 404, title="Not found", message="That page does not exist."
+        )
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return _page(
+            "message",
+            500,
+            title="Something went wrong",
+            message="Something went wrong on our side. Please try again.",
+        )

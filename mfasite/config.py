@@ -1,0 +1,120 @@
+"""Settings: safe development defaults, each overridable by an environment variable."""
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+class Defaults:
+    """Every setting the site reads; an environment variable of the same name wins."""
+
+    SITE_NAME = "mfasite"
+    SECRET_KEY = None  # generated into the instance folder when unset
+    SQLALCHEMY_DATABASE_URI = None  # SQLite in the instance folder when unset
+    # Comma-separated Fernet keys, newest first; old keys still decrypt.
+    MFA_ENCRYPTION_KEYS = None
+    # Key for the HMACs that stand in for backup and SMS codes in the database.
+    MFA_HMAC_KEY = None
+
+    SIGNUP_ENABLED = True
+    # How many sign-ins an account without MFA gets before MFA is required.
+    MFA_GRACE_SIGNINS = 1
+    # One method at a time is the documented product; this allows several.
+    MFA_ALLOW_MULTIPLE = False
+    # Changing MFA needs a full sign-in or re-authentication this recent.
+    REAUTH_MAX_AGE = 15 * 60
+    PENDING_SIGNIN_TTL = 10 * 60
+    MAX_CODE_ATTEMPTS = 5
+    BACKUP_CODE_COUNT = 10
+
+    PASSWORD_MIN_LENGTH = 8
+    PASSWORD_MAX_LENGTH = 128
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024  # KiB
+    ARGON2_PARALLELISM = 1
+
+    SESSION_IDLE_TIMEOUT = 30 * 60
+    SESSION_ABSOLUTE_LIFETIME = 12 * 60 * 60
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # CSRFProtect reads the token from this header on HTMX requests.
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    # The token lives as long as the session; pages left open stay usable.
+    WTF_CSRF_TIME_LIMIT = None
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+
+def _parse(raw, default):
+    """Read an environment string as the type of the setting's default."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, list):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw
+
+
+def _instance_secret(instance_path, name, make):
+    """Return a secret kept in the instance folder, creating it on first use."""
+    path = Path(instance_path) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
+def load_config(app, overrides=None):
+    """Fill app.config from defaults, the environment, then explicit overrides."""
+    for key in dir(Defaults):
+        if key.isupper():
+            app.config[key] = getattr(Defaults, key)
+
+    for key in list(app.config):
+        if key.isupper() and key in os.environ:
+            app.config[key] = _parse(os.environ[key], app.config[key])
+
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+
+    app.config.update(overrides or {})
+    _fill_generated_defaults(app)
+
+
+def _fill_generated_defaults(app):
+    """Give a development instance its own secrets and SQLite database."""
+    config = app.config
+    instance = app.instance_path
+
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _instance_secret(
+            instance, "secret_key", lambda: secrets.token_hex(32)
+        )
+    if not config["MFA_ENCRYPTION_KEYS"]:
+        config["MFA_ENCRYPTION_KEYS"] = _instance_secret(
+            instance, "encryption_key", lambda: Fernet.generate_key().decode()
+        )
+    if not config["MFA_HMAC_KEY"]:
+        config["MFA_HMAC_KEY"] = _instance_secret(
+            instance, "hmac_key", lambda: secrets.token_hex(32)
+        )
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        Path(instance).mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(instance) / 'mfasite.sqlite3'}"
+        )
+
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; SQLAlchemy would default to psycopg2.
+        config["SQLALCHEMY_DATABASE_URI"] = uri.replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )

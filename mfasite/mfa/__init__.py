@@ -1,0 +1,1 @@
+"""Second-factor logic: plain functions with no request, session or flash in them."""

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("security", __name__, url_prefix="/account/security")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,55 @@
+"""Rendering enrollment steps as a dialog, a swapped fragment, or a full page."""
+
+from functools import wraps
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from .. import sessions
+from .forms import ReauthForm
+
+# The element the Enroll buttons load a whole dialog into.
+MODAL_ROOT = "modal-root"
+
+
+def is_htmx():
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_step(template, title, status=200, **context):
+    """Render one step for however it was asked for.
+
+    An Enroll button asks for the whole dialog, a form inside the dialog
+    asks for the step alone, and a direct visit gets a full page.
+    """
+    context.update(step_template=template, step_title=title)
+    if not is_htmx():
+        return render_template("security/step_page.html", **context), status
+    if request.headers.get("HX-Target") == MODAL_ROOT:
+        return render_template("security/_dialog.html", **context), status
+    return render_template(template, **context), status
+
+
+def finish(message, category="success"):
+    """End a step flow: flash, then back to the Security page."""
+    flash(message, category)
+    target = url_for("security.index")
+    if is_htmx():
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, 303)
+
+
+def fresh_auth_required(view):
+    """Ask for the password (and a code) again when the last one is too old."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if sessions.recently_authenticated():
+            return view(*args, **kwargs)
+        form = ReauthForm(next=request.full_path.rstrip("?"))
+        if request.method != "GET":
+            form.next.data = url_for("security.index")
+        return render_step("security/_reauth.html", "Confirm it's you", form=form)
+
+    return wrapper

@@ -1,0 +1,107 @@
+"""Server-side sessions behind Flask-Login: signing out really ends them."""
+
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import current_app, request, session
+from flask_login import current_user, login_user, logout_user
+
+from . import clock
+from .extensions import db, login_manager
+from .models import UserSession
+
+log = logging.getLogger(__name__)
+
+# The only thing a half-finished sign-in keeps in the cookie: an opaque id.
+PENDING_SIGNIN_KEY = "pending_signin"
+# Remembered across the sign-in so a user lands where they were going.
+NEXT_URL_KEY = "next_url"
+
+# Writing last-seen on every request would make each page a write.
+_LAST_SEEN_RESOLUTION = timedelta(seconds=60)
+
+
+def new_token():
+    return secrets.token_urlsafe(32)
+
+
+def start(user, remember=False):
+    """Sign the user in after every factor passed, in a brand-new session."""
+    next_url = session.get(NEXT_URL_KEY)
+    # Rotate: nothing from the pre-sign-in cookie carries over.
+    session.clear()
+
+    user_session = UserSession(
+        id=new_token(),
+        user_id=user.id,
+        ip=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:255],
+    )
+    db.session.add(user_session)
+    user.current_session = user_session
+
+    login_user(user, remember=remember)
+    return next_url
+
+
+def end():
+    """Sign out this browser: its server-side session is deleted."""
+    if current_user.is_authenticated and current_user.current_session:
+        db.session.delete(current_user.current_session)
+    logout_user()
+    session.clear()
+
+
+def end_all(user, keep=None):
+    """End every session of a user, except optionally the one given."""
+    statement = db.delete(UserSession).where(UserSession.user_id == user.id)
+    if keep is not None:
+        statement = statement.where(UserSession.id != keep.id)
+    db.session.execute(statement)
+
+
+@login_manager.user_loader
+def load_user(session_id):
+    """Load the user through their session row, ending it when it has timed out."""
+    user_session = db.session.get(UserSession, session_id)
+    if user_session is None:
+        return None
+
+    now = clock.now()
+    config = current_app.config
+    idle = timedelta(seconds=config["SESSION_IDLE_TIMEOUT"])
+    lifetime = timedelta(seconds=config["SESSION_ABSOLUTE_LIFETIME"])
+    if now - user_session.last_seen_at > idle or now - user_session.created_at > (
+        lifetime
+    ):
+        log.info("session timed out user=%s", user_session.user_id)
+        db.session.delete(user_session)
+        db.session.commit()
+        return None
+
+    if now - user_session.last_seen_at > _LAST_SEEN_RESOLUTION:
+        user_session.last_seen_at = now
+        db.session.commit()
+
+    user = user_session.user
+    user.current_session = user_session
+    return user
+
+
+def mark_reauthenticated():
+    current_user.current_session.authenticated_at = clock.now()
+
+
+def recently_authenticated():
+    """True when the password was checked within the re-authentication window."""
+    max_age = timedelta(seconds=current_app.config["REAUTH_MAX_AGE"])
+    return clock.now() - current_user.current_session.authenticated_at <= max_age
+
+
+def list_for(user):
+    return db.session.scalars(
+        db.select(UserSession)
+        .where(UserSession.user_id == user.id)
+        .order_by(UserSession.last_seen_at.desc())
+    ).all()
