@@ -7,9 +7,10 @@ from datetime import timedelta
 import pyotp
 import pytest
 from flask.testing import FlaskClient
+from limits.errors import StorageError
 
 from mfasite import clock, create_app
-from mfasite.extensions import db
+from mfasite.extensions import db, limiter
 from mfasite.models import User
 
 PASSWORD = "correct horse battery"
@@ -37,6 +38,8 @@ def test_config(tmp_path_factory):
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
+        # Redis on the PostgreSQL pass, so limits behave as in production.
+        "RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL", "memory://"),
     }
 
 
@@ -61,6 +64,15 @@ def _empty_tables(app):
         db.session.commit()
 
 
+def _reset_limits(app):
+    # Counts left in Redis by an earlier test would limit this one.
+    with app.app_context():
+        try:
+            limiter.storage.reset()
+        except StorageError:
+            pass  # the test points at an unreachable storage on purpose
+
+
 @pytest.fixture
 def config_overrides():
     """Override in a test module to change settings for its app."""
@@ -72,6 +84,7 @@ def app(_schema, config_overrides, monkeypatch):
     monkeypatch.setattr(clock, "offset", timedelta(0))
     app = create_app({**_schema, **config_overrides})
     _empty_tables(app)
+    _reset_limits(app)
     yield app
     with app.app_context():
         db.session.remove()
@@ -110,6 +123,12 @@ def runner(app):
 def totp_now(secret, steps=0):
     """The code an authenticator app shows now (or `steps` periods away)."""
     return pyotp.TOTP(secret).at(clock.timestamp() + steps * 30)
+
+
+@pytest.fixture
+def totp_code():
+    """totp_now for test modules, which cannot import from a conftest."""
+    return totp_now
 
 
 class Actions:
@@ -168,6 +187,19 @@ def actions(client, app):
 
 
 @pytest.fixture
+def new_browser(app):
+    """Open another browser on the same site: its own cookies, its own actions."""
+    app.test_client_class = Client
+
+    def open_browser(remote_addr="127.0.0.1"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = remote_addr
+        return Actions(client, app)
+
+    return open_browser
+
+
+@pytest.fixture
 def user_with_totp(actions):
     """A signed-up user with an authenticator app and backup codes, signed out."""
     actions.signup()
@@ -176,3 +208,15 @@ def user_with_totp(actions):
     # Sign-in codes must come from a later step than the enrollment code.
     clock.offset += timedelta(seconds=30)
     return {"email": "ada@example.com", "secret": secret, "backup_codes": codes}
+
+
+@pytest.fixture
+def two_browsers(actions, new_browser, user_with_totp):
+    """The TOTP user signed in with both factors in `actions`' browser and another."""
+    other = new_browser()
+    for browser in (actions, other):
+        browser.signin()
+        response = browser.challenge(totp_now(user_with_totp["secret"]))
+        assert response.status_code == 303
+        clock.offset += timedelta(seconds=30)
+    return actions, other

@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import events, messages, passwords, sessions
+from .. import events, messages, passwords, ratelimits, sessions
 from ..enforcement import PENDING, UNENROLLED, allow
 from ..extensions import db
 from ..mfa import challenge
@@ -23,7 +23,7 @@ from ..mfa.errors import MfaError
 from ..mfa.methods import LABELS, active_methods
 from ..models import User
 from . import bp, pending
-from .forms import CodeForm, SignInForm, SignUpForm
+from .forms import ChallengeForm, SignInForm, SignUpForm
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +35,18 @@ def _safe_next(url):
     return None
 
 
-def _finish_signin(user):
+def _finish_signin(user, remember=False):
     """Open the real session; count the sign-in against the MFA grace period."""
     if not user.has_mfa:
         user.signins_without_mfa += 1
-    next_url = sessions.start(user)
+    next_url = sessions.start(user, remember=remember)
     events.record(user, events.SIGNIN)
     db.session.commit()
     return redirect(_safe_next(next_url) or url_for("account.home"), 303)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@ratelimits.signup_ip_limit
 def signup():
     """Create an account with email and password, then sign it in."""
     if not current_app.config["SIGNUP_ENABLED"]:
@@ -75,6 +76,8 @@ def signup():
 
 
 @bp.route("/signin", methods=["GET", "POST"])
+@ratelimits.signin_ip_limit
+@ratelimits.password_failure_limit
 def signin():
     """First step: email and password. A second factor follows if the user has one."""
     if current_user.is_authenticated:
@@ -90,6 +93,7 @@ def signin():
 
     user = db.session.scalar(db.select(User).where(User.email == form.email.data))
     if not passwords.verify_password(user, form.password.data):
+        ratelimits.password_failed()
         if user is not None:
             events.record(user, events.SIGNIN_FAILED_PASSWORD)
             db.session.commit()
@@ -113,6 +117,7 @@ def _challenge_method(pending_signin, requested):
 
 
 @bp.route("/signin/challenge", endpoint="challenge", methods=["GET", "POST"])
+@ratelimits.code_entry_ip_limit
 @allow(PENDING)
 def challenge_page():
     """Second step: a code (or key) for the method chosen, or a backup code."""
@@ -127,7 +132,7 @@ def challenge_page():
         return redirect(url_for("auth.signin"), 303)
 
     method, methods = _challenge_method(pending_signin, request.args.get("method"))
-    form = CodeForm()
+    form = ChallengeForm()
     context = {
         "form": form,
         "method": method,
@@ -139,6 +144,7 @@ def challenge_page():
         return render_template("auth/challenge.html", **context), status
 
     user = pending_signin.user
+    ratelimits.spend_code_attempt(user)
     try:
         detail = challenge.verify(pending_signin, method, form.code.data)
     except MfaError as error:
@@ -148,7 +154,7 @@ def challenge_page():
     if method == challenge.BACKUP:
         events.record(user, events.BACKUP_CODE_USED)
         flash(_backup_message(detail), "warning" if detail <= 2 else "info")
-    return _finish_signin(user)
+    return _finish_signin(user, remember=form.remember.data)
 
 
 def _backup_message(left):

@@ -2,7 +2,10 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, EqualTo
+
+from .. import messages
+from ..auth.forms import password_length
 
 
 class VerifyCodeForm(FlaskForm):
@@ -17,3 +20,18 @@ class ReauthForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form: the CSRF token is its whole content."""
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    code = StringField("Code")
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), password_length]
+    )
+    confirm = PasswordField(
+        "Confirm new password",
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", messages.PASSWORDS_DIFFER),
+        ],
+    )
