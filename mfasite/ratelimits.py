@@ -47,6 +47,8 @@ class Budget:
 # Codes checked per account: every method, every pending sign-in and
 # re-authentication draw on it, so parallel guessing shares one budget.
 SECOND_FACTOR = Budget("second-factor", "SECOND_FACTOR_LIMIT")
+# The scope the per-account wrong-password limit is counted under.
+PASSWORD_FAILURES = "password-failures"
 
 
 def spend(budget, key):
@@ -78,6 +80,15 @@ def spend(budget, key):
 def spend_code_attempt(user):
     """Spend one attempt of the user's second-factor budget (see spend)."""
     spend(SECOND_FACTOR, user.id)
+
+
+def clear_account(user):
+    """Forget an account's wrong passwords and spent codes (a support action)."""
+    strategy = limiter.limiter
+    item = parse(current_app.config[SECOND_FACTOR.setting])
+    strategy.clear(item, SECOND_FACTOR.name, str(user.id))
+    item = parse(current_app.config["PASSWORD_FAILURE_LIMIT"])
+    strategy.clear(item, account_key(user.email), PASSWORD_FAILURES)
 
 
 def account_key(email):
@@ -112,7 +123,7 @@ signin_ip_limit = limiter.limit(_setting("SIGNIN_IP_LIMIT"), methods=["POST"])
 # wrong password counts, so a user who types theirs right is not slowed.
 password_failure_limit = limiter.shared_limit(
     _setting("PASSWORD_FAILURE_LIMIT"),
-    scope="password-failures",
+    scope=PASSWORD_FAILURES,
     key_func=_account_of_request,
     methods=["POST"],
     deduct_when=_password_was_wrong,

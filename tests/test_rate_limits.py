@@ -241,3 +241,29 @@ def test_reauthenticate_wrong_passwords_count_against_the_account(
     response = actions.signin()
 
     _assert_limited(response, "Too many attempts. Please wait")
+
+
+def test_support_unblock_clears_an_accounts_limits(
+    app, new_browser, user_with_totp, totp_code, runner
+):
+    app.config["SECOND_FACTOR_LIMIT"] = "1 per day"
+    browser = _start_signin(new_browser, user_with_totp)
+    browser.challenge("000000")
+    for number in range(3):
+        new_browser(remote_addr=f"127.0.1.{number}").signin(password="wrong")
+    assert new_browser().signin().status_code == 429
+    assert browser.challenge(totp_code(user_with_totp["secret"])).status_code == 429
+
+    result = runner.invoke(args=["mfa", "unblock", "ADA@example.com"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Rate limits cleared for ada@example.com.\n"
+    assert new_browser().signin().status_code == 303
+    assert browser.challenge(totp_code(user_with_totp["secret"])).status_code == 303
+
+
+def test_support_unblock_unknown_email_refused(runner):
+    result = runner.invoke(args=["mfa", "unblock", "nobody@example.com"])
+
+    assert result.exit_code == 1
+    assert "No account with email nobody@example.com." in result.output
