@@ -110,8 +110,9 @@ def instances(_schema, base_config, tmp_path_factory):
         yield [port for _, port, _ in started]
     finally:
         for process, _, _ in started:
-            # SIGINT is gunicorn's quick shutdown.
-            process.send_signal(signal.SIGINT)
+            # SIGTERM, not SIGINT: a shell that starts the tests in the
+            # background makes its children ignore SIGINT.
+            process.send_signal(signal.SIGTERM)
         for process, _, _ in started:
             try:
                 process.wait(timeout=30)
