@@ -87,6 +87,7 @@ def register(app):
 
     @app.errorhandler(LimitsUnavailable)
     def limits_unavailable(error):
+        # Nothing of the refused request may be kept, a used code least of all.
         db.session.rollback()
         return error_page(
             503,

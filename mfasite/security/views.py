@@ -292,11 +292,12 @@ def change_password():
         status = 400 if form.is_submitted() else 200
         return render_step("security/_password.html", title, status, form=form)
 
-    if not _identity_ok(form.current_password.data, form.code.data):
-        form.current_password.errors.append(messages.REAUTH_FAILED)
-        return render_step("security/_password.html", title, 400, form=form)
+    # Compared before the code is checked, so a refusal never spends a code.
     if form.new_password.data == form.current_password.data:
         form.new_password.errors.append(messages.PASSWORD_UNCHANGED)
+        return render_step("security/_password.html", title, 400, form=form)
+    if not _identity_ok(form.current_password.data, form.code.data):
+        form.current_password.errors.append(messages.REAUTH_FAILED)
         return render_step("security/_password.html", title, 400, form=form)
 
     current_user.password_hash = passwords.hash_password(form.new_password.data)
