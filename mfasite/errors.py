@@ -48,7 +48,8 @@ def wait_text(seconds):
 
 def too_many_requests(retry_after, message=messages.RATE_LIMITED):
     """The friendly 429: how long to wait, in words and in Retry-After."""
-    retry_after = max(1, int(retry_after))
+    # Rounded up: coming back a little late works, a little early does not.
+    retry_after = max(1, math.ceil(retry_after))
     return error_page(
         429,
         "Too many attempts",

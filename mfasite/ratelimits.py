@@ -74,7 +74,7 @@ def spend(budget, key):
         raise LimitsUnavailable(budget.name) from error
 
     log.info("rate limit reached: %s key=%s", budget.name, key)
-    raise LimitReached(budget, max(1, round(reset_at - time.time())))
+    raise LimitReached(budget, reset_at - time.time())
 
 
 def spend_code_attempt(user):
