@@ -110,6 +110,13 @@ class SmsActions:
         self.actions.signin()
         return self.client.get("/signin/challenge")
 
+    def come_back(self, code):
+        """Reload, go back to the SMS choice, post a wrong code, reload again."""
+        self.client.get("/signin/challenge")
+        self.client.get("/signin/challenge?method=sms")
+        assert self.actions.challenge(wrong(code)).status_code == 400
+        self.client.get("/signin/challenge")
+
 
 def _e164(typed):
     return "+1" + re.sub(r"\D", "", typed)[-10:]

@@ -63,10 +63,7 @@ def test_signin_reload_back_and_repost_send_nothing_more(
     sms.signin()
     code = last_code(app)
 
-    client.get("/signin/challenge")
-    client.get("/signin/challenge?method=sms")
-    sms.actions.challenge(wrong(code))
-    client.get("/signin/challenge")
+    sms.come_back(code)
 
     assert len(outbox(app)) == 2
     assert sends(app) == 2

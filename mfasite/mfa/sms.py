@@ -116,8 +116,10 @@ def _insert_once(model, **values):
     """
     dialect = db.session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    key = model.__mapper__.primary_key[0]
+    # RETURNING, not rowcount: psycopg reports no row count for this statement.
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    return db.session.execute(statement.returning(key)).first() is not None
 
 
 def opt_out(e164):
