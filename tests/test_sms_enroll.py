@@ -46,9 +46,7 @@ def test_enroll_dialog_states_the_program_terms(client, actions):
     page = _text(response)
     assert response.status_code == 200
     assert "<dialog" in page and "Set up text message codes" in page
-    assert re.findall(r"<option[^>]*>([^<]*)</option>", page) == [
-        "+1 (United States, Canada and other NANP countries)"
-    ]
+    assert re.findall(r"<option[^>]*>([^<]*)</option>", page) == ["+1 (US, Canada)"]
     for term in (
         "mfasite sign-in codes",
         "at most 1 message per sign-in",
@@ -379,3 +377,25 @@ def test_reauth_step_for_authenticator_user_has_no_send_button(
 
     assert "Confirm it's you" in page
     assert "Send a code" not in page
+
+
+class TestSeveralMethods:
+    @pytest.fixture
+    def config_overrides(self):
+        return {"MFA_ALLOW_MULTIPLE": True}
+
+    def test_reauth_takes_app_code_once_the_text_expired(
+        self, app, client, actions, sms
+    ):
+        actions.signup()
+        secret, _ = actions.enroll_totp()
+        sms.enroll()
+        later(16)
+        _send_reauth_code(client)
+
+        while_texted = _reauth(client, code=totp_now(secret))
+        later(11)
+        after_expiry = _reauth(client, code=totp_now(secret))
+
+        assert while_texted.status_code == 400
+        assert after_expiry.status_code == 303

@@ -436,8 +436,11 @@ def send_reauth_code(user):
 
 
 def reauth_code_outstanding(user):
+    """True while a texted re-authentication code is waiting to be entered."""
     device = confirmed_device(user)
-    return device is not None and device.code_hmac is not None
+    if device is None or device.code_hmac is None:
+        return False
+    return device.code_expires_at > clock.now()
 
 
 def verify_reauth_code(user, code):

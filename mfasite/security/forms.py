@@ -27,10 +27,8 @@ class PhoneForm(FlaskForm):
     """SMS enrollment, step 1. Only +1 is offered: the program texts NANP numbers."""
 
     country = SelectField(
-        "Country code",
-        choices=[
-            SelectChoice("+1", "+1 (United States, Canada and other NANP countries)")
-        ],
+        "Country",
+        choices=[SelectChoice("+1", "+1 (US, Canada)")],
         validate_choice=False,
     )
     phone = StringField(
