@@ -405,3 +405,24 @@ class TestOutboxWithPublicUrl:
 
         assert f"The webhook answered 200: {STOP_REPLY}" in _flashes(client)
         assert count(app, SmsOptOut) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe=%%%&&=", "application/x-www-form-urlencoded"),
+        (b"--x\r\nbroken", "multipart/form-data"),
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (b'{"Body": "STOP"}', "application/json"),
+    ],
+)
+def test_webhook_garbled_body_is_refused_without_error(app, client, body, content_type):
+    response = client.post(
+        URL,
+        data=body,
+        content_type=content_type,
+        headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+    )
+
+    assert response.status_code in (400, 403)
+    assert _state(app) == (0, 0, 0)
