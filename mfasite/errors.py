@@ -36,7 +36,8 @@ def error_page(status, title, message, headers=None):
 
 def wait_text(seconds):
     """Say how long to wait in words: "a minute", "5 minutes", "2 hours"."""
-    minutes = max(1, math.ceil(seconds / 60))
+    # Rounded to the nearest minute: the header carries the exact seconds.
+    minutes = max(1, round(seconds / 60))
     if minutes == 1:
         return "a minute"
     if minutes == 60:

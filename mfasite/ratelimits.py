@@ -47,6 +47,9 @@ class Budget:
 # Codes checked per account: every method, every pending sign-in and
 # re-authentication draw on it, so parallel guessing shares one budget.
 SECOND_FACTOR = Budget("second-factor", "SECOND_FACTOR_LIMIT")
+# Texts a signed-in user asks for (enrollment, re-authentication, password
+# change): new numbers escape the per-number cap, this budget does not.
+SMS_SEND = Budget("sms-send", "SMS_SEND_LIMIT")
 # The scope the per-account wrong-password limit is counted under.
 PASSWORD_FAILURES = "password-failures"
 

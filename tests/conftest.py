@@ -8,6 +8,7 @@ import pyotp
 import pytest
 from flask.testing import FlaskClient
 from limits.errors import StorageError
+from sms_support import fake_twilio, sms, user_with_sms  # noqa: F401  (fixtures)
 
 from mfasite import clock, create_app
 from mfasite.extensions import db, limiter
@@ -40,6 +41,13 @@ def test_config(tmp_path_factory):
         "ARGON2_PARALLELISM": 1,
         # Redis on the PostgreSQL pass, so limits behave as in production.
         "RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL", "memory://"),
+        # Texts go to the console backend unless a test aims Twilio at the fake;
+        # Twilio settings in the environment must never reach the real API.
+        "SMS_BACKEND": "auto",
+        "TWILIO_ACCOUNT_SID": None,
+        "TWILIO_AUTH_TOKEN": None,
+        "TWILIO_FROM_NUMBER": None,
+        "TWILIO_MESSAGING_SERVICE_SID": None,
     }
 
 

@@ -6,7 +6,13 @@ import pytest
 
 from mfasite import clock, messages
 from mfasite.extensions import db
-from mfasite.models import PendingSignIn, RecoveryCode, TotpDevice, UserSession
+from mfasite.models import (
+    PendingSignIn,
+    RecoveryCode,
+    SmsDevice,
+    TotpDevice,
+    UserSession,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -85,3 +91,15 @@ def test_reauthenticate_refused_without_limit_storage(actions, totp_code, app):
         assert db.session.scalar(db.select(UserSession.authenticated_at)) == (
             checked_before
         )
+
+
+def test_sms_enrollment_text_refused_without_limit_storage(app, actions, sms):
+    actions.signup()
+
+    response = sms.start()
+
+    _assert_unavailable(response)
+    assert response.get_data(as_text=True).startswith('<div class="modal-step"')
+    assert app.extensions["mfasite.sms_sender"].outbox == []
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(SmsDevice.id))) == 0

@@ -9,17 +9,32 @@ from flask_login import current_user, login_required
 from .. import events, messages, passwords, ratelimits, sessions
 from ..enforcement import UNENROLLED, allow
 from ..extensions import db
-from ..mfa import methods, recovery, totp
+from ..mfa import methods, recovery, sms, totp
 from ..mfa.errors import MfaError
-from ..models import METHOD_TOTP, METHODS
-from . import bp
-from .forms import ChangePasswordForm, ConfirmForm, ReauthForm, VerifyCodeForm
-from .steps import finish, fresh_auth_required, render_step
+from ..models import METHOD_SMS, METHOD_TOTP, METHODS
+from . import bp, sms_views
+from .forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    ReauthForm,
+    SendCodeForm,
+    VerifyCodeForm,
+)
+from .steps import (
+    finish,
+    fresh_auth_required,
+    render_reauth,
+    render_step,
+    textable_phone,
+)
 
 log = logging.getLogger(__name__)
 
 # Endpoints that start each method's enrollment; the others come with their issues.
-ENROLL_ENDPOINTS = {METHOD_TOTP: "security.enroll_totp"}
+ENROLL_ENDPOINTS = {
+    METHOD_TOTP: "security.enroll_totp",
+    METHOD_SMS: "security.enroll_sms",
+}
 
 
 @bp.route("")
@@ -32,6 +47,7 @@ def index():
         "security/index.html",
         methods=METHODS,
         active=active,
+        sms_state=sms_views.method_state(current_user),
         labels=methods.LABELS,
         enroll_endpoints=ENROLL_ENDPOINTS,
         backup_codes_left=recovery.remaining(current_user) if active else None,
@@ -54,10 +70,10 @@ def reauthenticate():
     if not form.validate_on_submit() or not _identity_ok(
         form.password.data, form.code.data
     ):
+        # Keeps the count of wrong SMS codes; nothing else was written.
+        db.session.commit()
         form.password.errors.append(messages.REAUTH_FAILED)
-        return render_step(
-            "security/_reauth.html", "Confirm it's you", status=400, form=form
-        )
+        return render_reauth(form, status=400)
 
     sessions.mark_reauthenticated()
     db.session.commit()
@@ -75,8 +91,12 @@ def _identity_ok(password, code):
 
     ratelimits.spend_code_attempt(user)
     device = totp.confirmed_device(user)
+    six_digits = len(totp.normalize(code)) == 6
     try:
-        if device is not None and len(totp.normalize(code)) == 6:
+        if six_digits and sms.reauth_code_outstanding(user):
+            # A user who asked for a text means the code it carried.
+            sms.verify_reauth_code(user, code)
+        elif device is not None and six_digits:
             totp.verify(device, code)
         else:
             recovery.consume(user, code)
@@ -287,18 +307,18 @@ def end_all_sessions():
 def change_password():
     """Change the password: the current one and a code first; other sessions end."""
     form = ChangePasswordForm()
-    title = "Change your password"
     if not form.validate_on_submit():
-        status = 400 if form.is_submitted() else 200
-        return render_step("security/_password.html", title, status, form=form)
+        return password_step(form, 400 if form.is_submitted() else 200)
 
     # Compared before the code is checked, so a refusal never spends a code.
     if form.new_password.data == form.current_password.data:
         form.new_password.errors.append(messages.PASSWORD_UNCHANGED)
-        return render_step("security/_password.html", title, 400, form=form)
+        return password_step(form, 400)
     if not _identity_ok(form.current_password.data, form.code.data):
+        # Keeps the count of wrong SMS codes; nothing else was written.
+        db.session.commit()
         form.current_password.errors.append(messages.REAUTH_FAILED)
-        return render_step("security/_password.html", title, 400, form=form)
+        return password_step(form, 400)
 
     current_user.password_hash = passwords.hash_password(form.new_password.data)
     events.record(current_user, events.PASSWORD_CHANGED)
@@ -306,3 +326,17 @@ def change_password():
     sessions.mark_reauthenticated()
     db.session.commit()
     return finish(messages.PASSWORD_CHANGED)
+
+
+def password_step(form, status=200, notice=None):
+    """The change-password step, with "Send a code" for a user with SMS."""
+    sms_phone = textable_phone()
+    return render_step(
+        "security/_password.html",
+        "Change your password",
+        status,
+        form=form,
+        sms_phone=sms_phone,
+        send_form=SendCodeForm() if sms_phone else None,
+        notice=notice,
+    )

@@ -20,16 +20,6 @@
     if (source && source.closest && !source.closest("dialog")) opener = source;
   });
 
-  // A refused step (wrong code, rate limit, storage down) answers with a
-  // fragment to show; HTMX would otherwise drop any 4xx or 5xx response.
-  const SWAPPED_ERRORS = [400, 409, 429, 503];
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (SWAPPED_ERRORS.includes(event.detail.xhr.status)) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
-
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     if (target.id === "modal-root") {
