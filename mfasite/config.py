@@ -49,6 +49,23 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
+    # The address people use to reach the site, such as https://mfa.example.com.
+    PUBLIC_BASE_URL = None
+    # Security keys are bound to the relying party id (a host name) and only
+    # answer pages on the exact origin. Unset, both come from PUBLIC_BASE_URL,
+    # or are http://localhost:5000 for development.
+    WEBAUTHN_RP_ID = None
+    WEBAUTHN_ORIGIN = None
+    WEBAUTHN_RP_NAME = None  # SITE_NAME when unset
+    # "discouraged" suits a second factor: the password is the first. Set
+    # "preferred" or "required" to ask keys for a PIN or biometric too.
+    WEBAUTHN_USER_VERIFICATION = "discouraged"
+    WEBAUTHN_CHALLENGE_TTL = 5 * 60
+    # How long the browser waits for the key, in milliseconds (a hint).
+    WEBAUTHN_TIMEOUT_MS = 2 * 60 * 1000
+    # A key's answer is a few kilobytes; larger bodies are refused unread.
+    WEBAUTHN_MAX_BODY = 16 * 1024
+
 
 def _parse(raw, default):
     """Read an environment string as the type of the setting's default."""
