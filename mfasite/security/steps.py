@@ -3,8 +3,11 @@
 from functools import wraps
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from .. import sessions
+from .. import key_script, sessions
+from ..extensions import db
+from ..mfa import webauthn
 from .forms import ReauthForm
 
 # The element the Enroll buttons load a whole dialog into.
@@ -50,6 +53,26 @@ def fresh_auth_required(view):
         form = ReauthForm(next=request.full_path.rstrip("?"))
         if request.method != "GET":
             form.next.data = url_for("security.index")
-        return render_step("security/_reauth.html", "Confirm it's you", form=form)
+        return render_reauth(form)
 
     return wrapper
+
+
+def render_reauth(form, status=200):
+    """The re-authentication step; people with security keys may use one."""
+    key_config = None
+    if webauthn.keys_of(current_user):
+        options = webauthn.authentication_options(
+            current_user, current_user.current_session
+        )
+        db.session.commit()
+        key_config = key_script.config(
+            "get", options, url_for("security.reauthenticate_with_key"), "modal-step"
+        )
+    return render_step(
+        "security/_reauth.html",
+        "Confirm it's you",
+        status,
+        form=form,
+        key_config=key_config,
+    )

@@ -9,17 +9,20 @@ from flask_login import current_user, login_required
 from .. import events, messages, passwords, sessions
 from ..enforcement import UNENROLLED, allow
 from ..extensions import db
-from ..mfa import methods, recovery, totp
+from ..mfa import methods, recovery, totp, webauthn
 from ..mfa.errors import MfaError
-from ..models import METHOD_TOTP, METHODS
+from ..models import METHOD_TOTP, METHOD_WEBAUTHN, METHODS
 from . import bp
 from .forms import ConfirmForm, ReauthForm, VerifyCodeForm
-from .steps import finish, fresh_auth_required, render_step
+from .steps import finish, fresh_auth_required, render_reauth, render_step
 
 log = logging.getLogger(__name__)
 
 # Endpoints that start each method's enrollment; the others come with their issues.
-ENROLL_ENDPOINTS = {METHOD_TOTP: "security.enroll_totp"}
+ENROLL_ENDPOINTS = {
+    METHOD_TOTP: "security.enroll_totp",
+    METHOD_WEBAUTHN: "security.enroll_key",
+}
 
 
 @bp.route("")
@@ -35,6 +38,7 @@ def index():
         labels=methods.LABELS,
         enroll_endpoints=ENROLL_ENDPOINTS,
         backup_codes_left=recovery.remaining(current_user) if active else None,
+        security_keys=webauthn.keys_of(current_user),
         events=events.recent(current_user),
         descriptions=events.DESCRIPTIONS,
         user_sessions=sessions.list_for(current_user),
@@ -51,9 +55,7 @@ def reauthenticate():
     form = ReauthForm()
     if not form.validate_on_submit() or not _reauth_ok(form):
         form.password.errors.append(messages.REAUTH_FAILED)
-        return render_step(
-            "security/_reauth.html", "Confirm it's you", status=400, form=form
-        )
+        return render_reauth(form, 400)
 
     sessions.mark_reauthenticated()
     db.session.commit()
