@@ -9,6 +9,8 @@ from mfasite.models import WebAuthnCredential
 # The development relying party the tests run against (no settings needed).
 ORIGIN = "http://localhost:5000"
 RP_ID = "localhost"
+# The password tests/conftest.py signs people up with.
+PASSWORD = "correct horse battery"
 
 ENROLL = "/account/security/security-key"
 SIGNIN_KEY = "/signin/security-key"

@@ -6,14 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD
 from markupsafe import escape
 
 from mfasite import clock, messages
 from mfasite.extensions import db
 from mfasite.models import SecurityEvent
 
-from .support import ENROLL, ORIGIN, key_config
+from .support import ENROLL, ORIGIN, PASSWORD, key_config
 
 DIALOG = {"HX-Request": "true", "HX-Target": "modal-root"}
 

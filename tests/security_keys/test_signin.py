@@ -13,7 +13,14 @@ from mfasite import clock, messages
 from mfasite.extensions import db
 from mfasite.models import PendingSignIn, SecurityEvent
 
-from .support import CHALLENGE, ORIGIN, SIGNIN_KEY, KeyActions, key_config
+from .support import (
+    CHALLENGE,
+    ORIGIN,
+    PASSWORD,
+    SIGNIN_KEY,
+    KeyActions,
+    key_config,
+)
 
 
 def _decode(text):
@@ -181,8 +188,6 @@ def _answer(keys, key, case, app, client):
 
 
 def _password():
-    from conftest import PASSWORD
-
     return {"password": PASSWORD}
 
 
