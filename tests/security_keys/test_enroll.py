@@ -173,6 +173,12 @@ def test_enroll_nickname_of_64_characters_is_accepted(keys, key, signed_up):
     assert keys.stored()[0][2] == "k" * 64
 
 
+def test_enroll_nickname_is_cleaned(keys, key, signed_up):
+    keys.enroll(key, nickname="  Blue\x00 key\n")
+
+    assert keys.stored()[0][2] == "Blue key"
+
+
 def test_enroll_with_nickname_in_use_is_refused(keys, key, signed_up):
     keys.enroll(key, nickname="Blue key")
     before = keys.stored()
