@@ -279,3 +279,15 @@ def test_reauthenticate_with_key_before_adding_another(page, live_server, virtua
     expect(dialog.get_by_role("heading", name="Add a security key")).to_be_visible()
     expect(dialog.get_by_label("Nickname")).to_have_value("Security key 2")
     assert _stored(live_server)[0][1] == 2
+
+
+def test_user_verification_required_by_settings(page, live_server, virtual_keys):
+    live_server.app.config["WEBAUTHN_USER_VERIFICATION"] = "required"
+    virtual_keys.add(user_verification=True)
+    _sign_up(page)
+
+    _enroll_first_key(page)
+    _sign_out_and_in(page)
+    page.get_by_role("button", name="Use security key").click()
+
+    expect(page.get_by_text(f"You are signed in as {EMAIL}")).to_be_visible()
