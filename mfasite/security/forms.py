@@ -3,11 +3,12 @@
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import messages
 from ..auth.forms import password_length
 from ..mfa import phone
+from ..mfa.webauthn import NICKNAME_MAX, clean_nickname
 
 
 class VerifyCodeForm(FlaskForm):
@@ -63,5 +64,19 @@ class ChangePasswordForm(FlaskForm):
         validators=[
             DataRequired(),
             EqualTo("new_password", messages.PASSWORDS_DIFFER),
+        ],
+    )
+
+
+class KeyNicknameForm(FlaskForm):
+    nickname = StringField(
+        "Nickname",
+        filters=[clean_nickname],
+        validators=[
+            DataRequired(messages.KEY_NICKNAME_REQUIRED),
+            Length(
+                max=NICKNAME_MAX,
+                message=messages.KEY_NICKNAME_TOO_LONG.format(max=NICKNAME_MAX),
+            ),
         ],
     )
