@@ -146,6 +146,8 @@ def challenge_page():
 def _backup_message(left):
     if left == 0:
         return messages.BACKUP_CODE_LAST
+    if left == 1:
+        return messages.BACKUP_CODE_ONE_LEFT
     return messages.BACKUP_CODE_ACCEPTED.format(left=left)
 
 
