@@ -29,8 +29,11 @@ def new_token():
 def start(user, remember=False):
     """Sign the user in after every factor passed, in a brand-new session."""
     next_url = session.get(NEXT_URL_KEY)
-    # Rotate: nothing from the pre-sign-in cookie carries over.
+    flashes = session.get("_flashes")
+    # Rotate: nothing from the pre-sign-in cookie carries over but its messages.
     session.clear()
+    if flashes:
+        session["_flashes"] = flashes
 
     user_session = UserSession(
         id=new_token(),

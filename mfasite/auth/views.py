@@ -2,7 +2,16 @@
 
 import logging
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -73,6 +82,9 @@ def signin():
     """First step: email and password. A second factor follows if the user has one."""
     if current_user.is_authenticated:
         return redirect(url_for("account.home"))
+
+    if _safe_next(request.args.get("next")):
+        session[sessions.NEXT_URL_KEY] = request.args["next"]
 
     form = SignInForm()
     if not form.validate_on_submit():

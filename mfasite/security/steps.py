@@ -26,7 +26,9 @@ def render_step(template, title, status=200, **context):
         return render_template("security/step_page.html", **context), status
     if request.headers.get("HX-Target") == MODAL_ROOT:
         return render_template("security/_dialog.html", **context), status
-    return render_template(template, **context), status
+    # The dialog's title changes with the step: an out-of-band swap carries it.
+    title_html = render_template("security/_dialog_title.html", **context)
+    return render_template(template, **context) + title_html, status
 
 
 def finish(message, category="success"):
