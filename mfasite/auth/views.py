@@ -35,14 +35,11 @@ def _safe_next(url):
     return None
 
 
-def _finish_signin(user, notice=None):
+def _finish_signin(user):
     """Open the real session; count the sign-in against the MFA grace period."""
     if not user.has_mfa:
         user.signins_without_mfa += 1
     next_url = sessions.start(user)
-    # Flashed only now: starting the session clears what the old one held.
-    if notice:
-        flash(*notice)
     events.record(user, events.SIGNIN)
     db.session.commit()
     return redirect(_safe_next(next_url) or url_for("account.home"), 303)
@@ -148,11 +145,10 @@ def challenge_page():
         return _refuse_code(pending_signin, method, error, context)
 
     pending.discard(pending_signin)
-    notice = None
     if method == challenge.BACKUP:
         events.record(user, events.BACKUP_CODE_USED)
-        notice = (_backup_message(detail), "warning" if detail <= 2 else "info")
-    return _finish_signin(user, notice)
+        flash(_backup_message(detail), "warning" if detail <= 2 else "info")
+    return _finish_signin(user)
 
 
 def _backup_message(left):
