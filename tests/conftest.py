@@ -1,6 +1,5 @@
 """Fixtures: an app on SQLite (or TEST_DATABASE_URL), a client, and user states."""
 
-import html
 import os
 import re
 import sqlite3
@@ -8,17 +7,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import jinja2
-import pyotp
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from support import PASSWORD, totp_now
 
 from mfasite import clock, create_app
 from mfasite.extensions import db
 from mfasite.models import User
-
-PASSWORD = "correct horse battery"
 
 _CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
@@ -205,22 +202,6 @@ def count_statements(app):
             event.remove(engine, "before_cursor_execute", note)
 
     return counting
-
-
-def rows(app, what, *where):
-    """What the database holds now: rows of a model, or values of a column."""
-    with app.app_context():
-        return db.session.scalars(db.select(what).where(*where)).all()
-
-
-def text(response):
-    """The response body with HTML entities decoded, to compare with messages."""
-    return html.unescape(response.get_data(as_text=True))
-
-
-def totp_now(secret, steps=0):
-    """The code an authenticator app shows now (or `steps` periods away)."""
-    return pyotp.TOTP(secret).at(clock.timestamp() + steps * 30)
 
 
 class Actions:

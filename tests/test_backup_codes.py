@@ -5,7 +5,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, rows, text, totp_now
+from support import PASSWORD, rows, text, totp_now
 
 from mfasite import clock, events, messages
 from mfasite.extensions import db

@@ -1,7 +1,7 @@
 """Operator commands: `flask users create` and `flask mfa reset`."""
 
 from argon2 import PasswordHasher
-from conftest import PASSWORD, rows, totp_now
+from support import PASSWORD, rows, totp_now
 
 from mfasite import events
 from mfasite.extensions import db

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import PASSWORD, text, totp_now
+from support import PASSWORD, text, totp_now
 
 from mfasite import messages
 from mfasite.extensions import db

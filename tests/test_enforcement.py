@@ -1,7 +1,7 @@
 """Enforcement: a nag bar during the grace sign-ins, then only enrollment."""
 
 import pytest
-from conftest import PASSWORD, totp_now
+from support import PASSWORD, totp_now
 
 from mfasite.enforcement import enforce_mfa
 

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, rows, text, totp_now
+from support import PASSWORD, rows, text, totp_now
 
 from mfasite import clock, messages
 from mfasite.extensions import db

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from conftest import PASSWORD, rows, text, totp_now
+from support import PASSWORD, rows, text, totp_now
 
 from mfasite import clock, events, messages
 from mfasite.models import SecurityEvent, UserSession

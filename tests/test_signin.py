@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import PASSWORD, rows, text, totp_now
+from support import PASSWORD, rows, text, totp_now
 
 from mfasite import clock, events, messages
 from mfasite.models import PendingSignIn, SecurityEvent, User, UserSession

@@ -1,7 +1,7 @@
 """Sign-up: normalised unique emails, password length, and the operator's switch."""
 
 import pytest
-from conftest import PASSWORD, rows, text
+from support import PASSWORD, rows, text
 
 from mfasite import events, messages
 from mfasite.models import SecurityEvent, User

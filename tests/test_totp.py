@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import rows, text, totp_now
+from support import rows, text, totp_now
 
 from mfasite import clock, events, messages
 from mfasite.mfa import crypto, totp
