@@ -5,6 +5,7 @@ their own, and `from conftest import ...` finds whichever pytest loaded last.
 """
 
 import html
+import threading
 
 import pyotp
 
@@ -12,6 +13,39 @@ from mfasite import clock
 from mfasite.extensions import db
 
 PASSWORD = "correct horse battery"
+
+
+def at_once(*calls):
+    """Run the calls in threads released together; return their results in order.
+
+    An exception in a call is returned as its result, so a test can count them.
+    """
+    start = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        start.wait()
+        try:
+            results[index] = call()
+        except Exception as error:  # noqa: BLE001 (the test inspects it)
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def pending_browsers(app, count, challenge_path):
+    """Browsers that each passed the password step; return them with CSRF tokens."""
+    browsers = []
+    for _ in range(count):
+        browser = app.test_client()
+        browser.post_form("/signin", {"email": "ada@example.com", "password": PASSWORD})
+        browsers.append((browser, browser.csrf_token(challenge_path)))
+    return browsers
 
 
 def rows(app, what, *where):

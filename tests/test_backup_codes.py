@@ -1,15 +1,16 @@
 """Backup codes: shown once, stored hashed, each accepted once, even in a race."""
 
 import re
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from support import PASSWORD, rows, text, totp_now
+from support import at_once, pending_browsers, rows, text, totp_now
 
 from mfasite import clock, events, messages
 from mfasite.extensions import db
 from mfasite.mfa import crypto, recovery
+from mfasite.mfa.errors import InvalidCode
 from mfasite.models import PendingSignIn, RecoveryCode, SecurityEvent, UserSession
 
 REGENERATE = "/account/security/backup-codes"
@@ -210,63 +211,38 @@ def test_same_backup_code_in_two_browsers_at_once_succeeds_once(
     app, actions, user_with_totp
 ):
     code = user_with_totp["backup_codes"][4]
-    browsers = [app.test_client() for _ in range(2)]
-    tokens = []
-    for browser in browsers:
-        browser.post_form("/signin", {"email": "ada@example.com", "password": PASSWORD})
-        tokens.append(browser.csrf_token("/signin/challenge?method=backup"))
-    start = threading.Barrier(len(browsers))
-    results = [None] * len(browsers)
+    path = "/signin/challenge?method=backup"
+    browsers = pending_browsers(app, 2, path)
 
-    def submit(index):
-        start.wait()
-        results[index] = (
-            browsers[index]
-            .post(
-                "/signin/challenge?method=backup",
-                data={"csrf_token": tokens[index], "code": code},
-            )
-            .status_code
+    responses = at_once(
+        *(
+            partial(browser.post, path, data={"csrf_token": token, "code": code})
+            for browser, token in browsers
         )
+    )
 
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert sorted(results) == [303, 400]
+    assert sorted(response.status_code for response in responses) == [303, 400]
     assert len(_unused(app)) == 9
     assert len(rows(app, UserSession)) == 1
     assert _event_kinds(app).count(events.BACKUP_CODE_USED) == 1
 
 
 def test_consume_same_code_in_two_threads_succeeds_once(app, actions, user_with_totp):
-    codes = user_with_totp["backup_codes"]
     user = actions.user()
 
-    for code in codes[:3]:
-        start = threading.Barrier(2)
-        outcomes = []
+    def consume(code):
+        with app.app_context():
+            try:
+                recovery.consume(user, code)
+                db.session.commit()
+                return "used"
+            except InvalidCode:
+                db.session.rollback()
+                return "refused"
 
-        def consume(code=code, start=start, outcomes=outcomes):
-            with app.app_context():
-                start.wait()
-                try:
-                    recovery.consume(user, code)
-                    db.session.commit()
-                    outcomes.append("used")
-                except Exception as error:  # noqa: BLE001
-                    db.session.rollback()
-                    outcomes.append(type(error).__name__)
-
-        threads = [threading.Thread(target=consume) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-
-        assert sorted(outcomes) == ["InvalidCode", "used"]
+    for code in user_with_totp["backup_codes"][:3]:
+        outcomes = at_once(partial(consume, code), partial(consume, code))
+        assert sorted(outcomes) == ["refused", "used"]
     assert len(_unused(app)) == 7
 
 

@@ -269,6 +269,15 @@ def test_abandoned_enrollment_keeps_other_method(client, app, actions):
     assert [d.confirmed_at for d in rows(app, TotpDevice)] == [None]
 
 
+@pytest.mark.parametrize("method", ["email", "TOTP"])
+def test_remove_unknown_method_is_not_found(client, actions, user_with_totp, method):
+    _sign_in_with_totp(actions, user_with_totp["secret"])
+
+    response = client.get(f"/account/security/methods/{method}/remove")
+
+    assert response.status_code == 404
+
+
 def test_only_method_cannot_be_removed(client, app, actions, user_with_totp):
     _sign_in_with_totp(actions, user_with_totp["secret"])
     path = "/account/security/methods/totp/remove"
@@ -407,7 +416,7 @@ def _authenticated_at(app):
         ("wrong password", "current"),
         (PASSWORD, "000000"),
         (PASSWORD, ""),
-        (PASSWORD, "previous"),
+        (PASSWORD, "12345"),
     ],
 )
 def test_reauthentication_with_wrong_values_is_refused(
@@ -416,13 +425,7 @@ def test_reauthentication_with_wrong_values_is_refused(
     secret = user_with_totp["secret"]
     _sign_in_with_totp(actions, secret)
     clock.offset += timedelta(minutes=16)
-    # "previous" is the code just used to sign in: it cannot be replayed.
-    codes = {
-        "current": totp_now(secret),
-        "previous": totp_now(secret, -32),
-        "000000": "000000",
-        "": "",
-    }
+    codes = {"current": totp_now(secret), "000000": "000000", "": "", "12345": "12345"}
     before = _authenticated_at(app)
 
     response = _reauth(client, password, codes[code], htmx=True)
@@ -463,6 +466,21 @@ def test_reauthentication_with_password_and_code_continues(
     assert response.headers["Location"] == ENROLL
     assert _authenticated_at(app) > before
     assert "Step 1 of 2" in client.get(ENROLL).get_data(True)
+
+
+def test_reauthentication_refuses_replayed_code(client, app, actions, user_with_totp):
+    secret = user_with_totp["secret"]
+    _sign_in_with_totp(actions, secret)
+    clock.offset += timedelta(minutes=16)
+    code = totp_now(secret)
+    assert _reauth(client, PASSWORD, code).status_code == 303
+    before = _authenticated_at(app)
+
+    response = _reauth(client, PASSWORD, code)
+
+    assert response.status_code == 400
+    assert messages.REAUTH_FAILED in text(response)
+    assert _authenticated_at(app) == before
 
 
 def test_reauthentication_with_backup_code_uses_it_up(

@@ -320,6 +320,48 @@ def test_pending_signin_still_works_just_before_ten_minutes(
     assert response.headers["Location"] == "/"
 
 
+def test_challenge_page_after_ten_minutes_asks_to_sign_in_again(
+    client, app, actions, user_with_totp
+):
+    actions.signin()
+    clock.offset += timedelta(minutes=11)
+
+    response = client.get("/signin/challenge", follow_redirects=True)
+
+    assert response.request.path == "/signin"
+    assert messages.SIGNIN_EXPIRED in text(response)
+    assert rows(app, PendingSignIn) == []
+
+
+def test_signin_returns_to_page_asked_for(client, actions, user_with_totp):
+    asked = client.get("/account")
+    assert asked.headers["Location"] == "/signin?next=%2Faccount"
+
+    client.post_form(
+        "/signin?next=%2Faccount",
+        {"email": "ada@example.com", "password": PASSWORD},
+        token_from="/signin?next=%2Faccount",
+    )
+    response = actions.challenge(totp_now(user_with_totp["secret"]))
+
+    assert response.headers["Location"] == "/account"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/"])
+def test_signin_ignores_next_to_other_site(client, actions, target):
+    actions.signup()
+    actions.signout()
+
+    response = client.post_form(
+        f"/signin?next={target}",
+        {"email": "ada@example.com", "password": PASSWORD},
+        token_from=f"/signin?next={target}",
+    )
+
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+
+
 def test_challenge_with_wrong_code_counts_attempt(client, app, actions, user_with_totp):
     actions.signin()
 

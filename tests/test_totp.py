@@ -2,9 +2,11 @@
 
 import re
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from support import rows, text, totp_now
+from cryptography.fernet import Fernet
+from support import at_once, pending_browsers, rows, text, totp_now
 
 from mfasite import clock, events, messages
 from mfasite.mfa import crypto, totp
@@ -312,6 +314,46 @@ def test_challenge_refuses_earlier_step_after_later_one(
 
     assert response.status_code == 400
     assert messages.INVALID_CODE in text(response)
+
+
+def test_same_code_in_two_browsers_at_once_succeeds_once(
+    app, actions, user_with_totp, mid_step
+):
+    code = totp_now(user_with_totp["secret"])
+    browsers = pending_browsers(app, 2, "/signin/challenge")
+
+    responses = at_once(
+        *(
+            partial(
+                browser.post,
+                "/signin/challenge",
+                data={"csrf_token": token, "code": code},
+            )
+            for browser, token in browsers
+        )
+    )
+
+    assert sorted(response.status_code for response in responses) == [303, 400]
+    assert len(rows(app, UserSession)) == 1
+    assert len(rows(app, PendingSignIn)) == 1
+
+
+def test_secret_still_works_after_encryption_key_rotation(
+    client, app, actions, user_with_totp
+):
+    old_key = app.config["MFA_ENCRYPTION_KEYS"]
+    new_key = Fernet.generate_key().decode()
+    app.config["MFA_ENCRYPTION_KEYS"] = f"{new_key},{old_key}"
+
+    response = _sign_in(actions, user_with_totp["secret"])
+
+    assert _signed_in(response)
+    # A secret enrolled now is encrypted with the new key alone.
+    secret = actions.start_totp()
+    pending = [d for d in rows(app, TotpDevice) if d.confirmed_at is None][0]
+    assert Fernet(new_key.encode()).decrypt(pending.secret_encrypted.encode()) == (
+        secret.encode()
+    )
 
 
 @pytest.mark.parametrize(
