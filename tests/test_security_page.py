@@ -360,7 +360,25 @@ class TestSeveralMethods:
         assert response.status_code == 303
         assert rows(app, SmsDevice) == []
         assert _user(app).preferred_method == "totp"
-        assert "SMS code was removed." in text(client.get(SECURITY))
+        page = text(client.get(SECURITY))
+        assert "SMS code was removed." in page
+        assert "Sign-in method removed: SMS code" in page
+
+    def test_remove_after_fifteen_minutes_needs_reauthentication(
+        self, client, app, actions
+    ):
+        actions.signup()
+        _add_confirmed_sms(app)
+        actions.enroll_totp()
+        token = client.csrf_token(SECURITY)
+        clock.offset += timedelta(minutes=16)
+
+        response = client.post(
+            "/account/security/methods/sms/remove", data={"csrf_token": token}
+        )
+
+        assert "Confirm it's you" in text(response)
+        assert len(rows(app, SmsDevice)) == 1
 
 
 # Changing MFA needs a recent sign-in
