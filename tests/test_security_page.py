@@ -81,11 +81,13 @@ def test_security_page_lists_three_methods_with_enroll_buttons(client, actions):
         assert f"<h3>{label}</h3>" in row
         assert ">Enroll</button>" in row
         assert "Active" not in row
+        # A method whose issue has not landed yet may say so instead.
+        ready = re.search(
+            r'hx-get="/account/security/[^"]+" hx-target="#modal-root"', row
+        )
+        assert bool(ready) != ("Coming soon" in row)
     totp_row = _method_row(page, "totp")
     assert f'hx-get="{ENROLL}" hx-target="#modal-root"' in totp_row
-    assert "Coming soon" not in totp_row
-    assert "Coming soon" in _method_row(page, "sms")
-    assert "Coming soon" in _method_row(page, "webauthn")
     assert 'id="backup-codes-left"' not in page
 
 
