@@ -6,6 +6,7 @@ import pytest
 from support import PASSWORD, text, totp_now
 
 from mfasite import messages
+from mfasite.enforcement import EXEMPT
 from mfasite.extensions import db
 
 
@@ -193,3 +194,22 @@ def test_htmx_request_without_or_with_wrong_header_is_refused(
     accepted = client.post(path, data=data, headers={**htmx, "X-CSRFToken": token})
     assert accepted.status_code in (200, 204, 303), accepted.get_data(True)
     assert _database(app) != before
+
+
+def test_every_post_route_needs_token(client, app, actions):
+    """A route added later without CSRF protection fails here."""
+    _signed_in(actions)
+    before = _database(app)
+    routes = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
+
+    checked = 0
+    for rule in routes:
+        view = app.view_functions[rule.endpoint]
+        if EXEMPT in getattr(view, "mfa_access", ()):
+            continue  # a webhook: its sender signs it instead
+        path = re.sub(r"<[^>]+>", "totp", rule.rule)
+        _assert_refused(client.post(path, data={"code": "123456"}))
+        checked += 1
+
+    assert _database(app) == before
+    assert checked >= len(FORMS)
