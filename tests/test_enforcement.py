@@ -1,9 +1,11 @@
 """Enforcement: a nag bar during the grace sign-ins, then only enrollment."""
 
+import re
+
 import pytest
 from support import PASSWORD, totp_now
 
-from mfasite.enforcement import enforce_mfa
+from mfasite.enforcement import EXEMPT, UNENROLLED, enforce_mfa
 
 NAG = "Set up multi-factor authentication."
 LAST_NAG = "From your next sign-in on, you will need it to use your account."
@@ -79,6 +81,26 @@ def test_next_signin_sends_htmx_requests_to_security(client, actions, method, pa
 
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/account/security"
+
+
+def test_next_signin_sends_every_unmarked_route_to_security(client, app, actions):
+    """A view added later is blocked unless it says it serves enrollment."""
+    _blocked_account(actions)
+    token = client.csrf_token("/account/security")
+
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        access = getattr(app.view_functions[rule.endpoint], "mfa_access", ())
+        if rule.endpoint == "static" or {UNENROLLED, EXEMPT} & set(access):
+            continue
+        path = re.sub(r"<[^>]+>", "totp", rule.rule)
+        for method in {"GET", "POST"} & rule.methods:
+            response = client.open(path, method=method, data={"csrf_token": token})
+            assert response.status_code == 302, (method, path)
+            assert response.headers["Location"] == "/account/security"
+            checked += 1
+
+    assert checked >= len(BLOCKED_PAGES)
 
 
 def test_next_signin_allows_security_page_with_blocked_bar(client, actions):
