@@ -5,6 +5,7 @@ their own, and `from conftest import ...` finds whichever pytest loaded last.
 """
 
 import html
+import re
 import threading
 
 import pyotp
@@ -46,6 +47,12 @@ def pending_browsers(app, count, challenge_path):
         browser.post_form("/signin", {"email": "ada@example.com", "password": PASSWORD})
         browsers.append((browser, browser.csrf_token(challenge_path)))
     return browsers
+
+
+def sample_path(rule):
+    """A URL of a route, with a number or a method name for each variable part."""
+    path = re.sub(r"<int:[^>]+>", "1", rule.rule)
+    return re.sub(r"<[^>]+>", "totp", path)
 
 
 def rows(app, what, *where):

@@ -1,9 +1,7 @@
 """Enforcement: a nag bar during the grace sign-ins, then only enrollment."""
 
-import re
-
 import pytest
-from support import PASSWORD, totp_now
+from support import PASSWORD, sample_path, totp_now
 
 from mfasite.enforcement import EXEMPT, UNENROLLED, enforce_mfa
 
@@ -93,7 +91,7 @@ def test_next_signin_sends_every_unmarked_route_to_security(client, app, actions
         access = getattr(app.view_functions[rule.endpoint], "mfa_access", ())
         if rule.endpoint == "static" or {UNENROLLED, EXEMPT} & set(access):
             continue
-        path = re.sub(r"<[^>]+>", "totp", rule.rule)
+        path = sample_path(rule)
         for method in {"GET", "POST"} & rule.methods:
             response = client.open(path, method=method, data={"csrf_token": token})
             assert response.status_code == 302, (method, path)
