@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+from support import totp_now
 
 from mfasite import create_app
 
@@ -16,9 +17,9 @@ CSP = (
 
 
 @pytest.fixture
-def signed_in(actions, user_with_totp, totp_code):
+def signed_in(actions, user_with_totp):
     actions.signin()
-    actions.challenge(totp_code(user_with_totp["secret"]))
+    actions.challenge(totp_now(user_with_totp["secret"]))
     return actions.client
 
 

@@ -1,12 +1,12 @@
 """Changing the password on the Security page."""
 
 from markupsafe import escape
+from support import PASSWORD, totp_now
 
 from mfasite import events, messages
 from mfasite.extensions import db
 from mfasite.models import SecurityEvent, User, UserSession
 
-PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
 PATH = "/account/security/password"
 
@@ -49,11 +49,11 @@ def test_change_password_dialog_asks_for_password_and_code(two_browsers):
 
 
 def test_change_password_with_code_ends_other_sessions(
-    two_browsers, user_with_totp, totp_code, new_browser, app
+    two_browsers, user_with_totp, new_browser, app
 ):
     this, other = two_browsers
 
-    response = _change(this, totp_code(user_with_totp["secret"]))
+    response = _change(this, totp_now(user_with_totp["secret"]))
 
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/account/security"
@@ -82,12 +82,12 @@ def test_change_password_with_backup_code(two_browsers, user_with_totp, app):
 
 
 def test_change_password_wrong_current_password_refused(
-    two_browsers, user_with_totp, totp_code, app
+    two_browsers, user_with_totp, app
 ):
     this, other = two_browsers
     before = _password_hash(app)
 
-    response = _change(this, totp_code(user_with_totp["secret"]), current="wrong")
+    response = _change(this, totp_now(user_with_totp["secret"]), current="wrong")
 
     assert response.status_code == 400
     assert escape(messages.REAUTH_FAILED) in response.get_data(as_text=True)
@@ -118,13 +118,11 @@ def test_change_password_missing_code_refused(two_browsers, app):
     assert _password_hash(app) == before
 
 
-def test_change_password_too_short_refused(
-    two_browsers, user_with_totp, totp_code, app
-):
+def test_change_password_too_short_refused(two_browsers, user_with_totp, app):
     this, _ = two_browsers
     before = _password_hash(app)
 
-    response = _change(this, totp_code(user_with_totp["secret"]), new="short")
+    response = _change(this, totp_now(user_with_totp["secret"]), new="short")
 
     assert response.status_code == 400
     assert "Use at least 8 characters." in response.get_data(as_text=True)
@@ -132,13 +130,13 @@ def test_change_password_too_short_refused(
 
 
 def test_change_password_confirmation_mismatch_refused(
-    two_browsers, user_with_totp, totp_code, app
+    two_browsers, user_with_totp, app
 ):
     this, _ = two_browsers
     before = _password_hash(app)
 
     response = _change(
-        this, totp_code(user_with_totp["secret"]), confirm="something else entirely"
+        this, totp_now(user_with_totp["secret"]), confirm="something else entirely"
     )
 
     assert response.status_code == 400
@@ -147,12 +145,12 @@ def test_change_password_confirmation_mismatch_refused(
 
 
 def test_change_password_to_the_same_password_refused(
-    two_browsers, user_with_totp, totp_code, app
+    two_browsers, user_with_totp, app
 ):
     this, other = two_browsers
     before = _password_hash(app)
 
-    response = _change(this, totp_code(user_with_totp["secret"]), new=PASSWORD)
+    response = _change(this, totp_now(user_with_totp["secret"]), new=PASSWORD)
 
     assert response.status_code == 400
     assert messages.PASSWORD_UNCHANGED in response.get_data(as_text=True)
@@ -171,7 +169,7 @@ def test_change_password_without_mfa_needs_no_code(actions, new_browser, app):
 
 
 def test_change_password_wrong_passwords_limited_per_account(
-    app, two_browsers, user_with_totp, totp_code
+    app, two_browsers, user_with_totp
 ):
     app.config["PASSWORD_FAILURE_LIMIT"] = "2 per hour"
     this, _ = two_browsers
@@ -179,7 +177,7 @@ def test_change_password_wrong_passwords_limited_per_account(
     for _ in range(2):
         assert _change(this, "000000", current="wrong").status_code == 400
 
-    response = _change(this, totp_code(user_with_totp["secret"]))
+    response = _change(this, totp_now(user_with_totp["secret"]))
 
     assert response.status_code == 429
     assert response.get_data(as_text=True).startswith('<div class="modal-step"')

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from support import PASSWORD, totp_now
 
 from mfasite import clock, messages
 from mfasite.extensions import db
@@ -13,8 +14,6 @@ from mfasite.models import (
     TotpDevice,
     UserSession,
 )
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -41,14 +40,12 @@ def test_signin_password_step_works_without_limit_storage(actions, app):
         assert db.session.scalar(db.select(db.func.count(UserSession.id))) == 1
 
 
-def test_challenge_refused_without_limit_storage(
-    actions, user_with_totp, totp_code, app
-):
+def test_challenge_refused_without_limit_storage(actions, user_with_totp, app):
     assert actions.signin().status_code == 303
     with app.app_context():
         step_before = db.session.scalar(db.select(TotpDevice.last_used_step))
 
-    response = actions.challenge(totp_code(user_with_totp["secret"]))
+    response = actions.challenge(totp_now(user_with_totp["secret"]))
 
     _assert_unavailable(response)
     with app.app_context():
@@ -73,7 +70,7 @@ def test_backup_code_not_consumed_without_limit_storage(actions, user_with_totp,
     assert used == 0
 
 
-def test_reauthenticate_refused_without_limit_storage(actions, totp_code, app):
+def test_reauthenticate_refused_without_limit_storage(actions, app):
     actions.signup()
     secret, _ = actions.enroll_totp()
     clock.offset += timedelta(minutes=20)
@@ -82,7 +79,7 @@ def test_reauthenticate_refused_without_limit_storage(actions, totp_code, app):
 
     response = actions.client.post_form(
         "/account/security/reauthenticate",
-        {"password": PASSWORD, "code": totp_code(secret)},
+        {"password": PASSWORD, "code": totp_now(secret)},
         token_from="/account/security",
     )
 

@@ -4,12 +4,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from support import PASSWORD, totp_now
 
 from mfasite import clock, events, messages
 from mfasite.extensions import db
 from mfasite.models import PendingSignIn, SecurityEvent, TotpDevice, User, UserSession
 
-PASSWORD = "correct horse battery"
 LIMITED = "Too many attempts. Please wait a minute and try again."
 LIMITED_HOUR = "Too many attempts. Please wait an hour and try again."
 
@@ -137,7 +137,7 @@ def _start_signin(new_browser, user):
 
 
 def test_challenge_codes_share_one_budget_across_pending_signins(
-    new_browser, user_with_totp, app, totp_code
+    new_browser, user_with_totp, app
 ):
     first = _start_signin(new_browser, user_with_totp)
     second = _start_signin(new_browser, user_with_totp)
@@ -148,7 +148,7 @@ def test_challenge_codes_share_one_budget_across_pending_signins(
     with app.app_context():
         step_before = db.session.scalar(db.select(TotpDevice.last_used_step))
 
-    response = second.challenge(totp_code(user_with_totp["secret"]))
+    response = second.challenge(totp_now(user_with_totp["secret"]))
 
     _assert_limited(
         response,
@@ -181,13 +181,13 @@ def test_challenge_budget_spent_blocks_a_new_pending_signin_too(
     assert unused == 10
 
 
-def test_code_entry_limited_per_address(app, new_browser, user_with_totp, totp_code):
+def test_code_entry_limited_per_address(app, new_browser, user_with_totp):
     app.config["CODE_ENTRY_IP_LIMIT"] = "3 per minute"
     browser = _start_signin(new_browser, user_with_totp)
     for wrong in ("000000", "111111", "222222"):
         assert browser.challenge(wrong).status_code == 400
 
-    response = browser.challenge(totp_code(user_with_totp["secret"]))
+    response = browser.challenge(totp_now(user_with_totp["secret"]))
 
     _assert_limited(response)
     with app.app_context():
@@ -195,12 +195,10 @@ def test_code_entry_limited_per_address(app, new_browser, user_with_totp, totp_c
     assert _count(app, UserSession) == 0
 
 
-def test_reauthenticate_draws_on_the_second_factor_budget(
-    app, actions, user_with_totp, totp_code
-):
+def test_reauthenticate_draws_on_the_second_factor_budget(app, actions, user_with_totp):
     app.config["SECOND_FACTOR_LIMIT"] = "3 per day"
     actions.signin()
-    assert actions.challenge(totp_code(user_with_totp["secret"])).status_code == 303
+    assert actions.challenge(totp_now(user_with_totp["secret"])).status_code == 303
     clock.offset += timedelta(minutes=20)
     for wrong in ("000000", "111111"):
         response = actions.client.post_form(
@@ -212,7 +210,7 @@ def test_reauthenticate_draws_on_the_second_factor_budget(
 
     response = actions.client.post_form(
         "/account/security/reauthenticate",
-        {"password": PASSWORD, "code": totp_code(user_with_totp["secret"])},
+        {"password": PASSWORD, "code": totp_now(user_with_totp["secret"])},
         token_from="/account/security",
         htmx=True,
     )
@@ -226,10 +224,10 @@ def test_reauthenticate_draws_on_the_second_factor_budget(
 
 
 def test_reauthenticate_wrong_passwords_count_against_the_account(
-    app, actions, user_with_totp, totp_code
+    app, actions, user_with_totp
 ):
     actions.signin()
-    actions.challenge(totp_code(user_with_totp["secret"]))
+    actions.challenge(totp_now(user_with_totp["secret"]))
     for _ in range(3):
         response = actions.client.post_form(
             "/account/security/reauthenticate",
@@ -245,7 +243,7 @@ def test_reauthenticate_wrong_passwords_count_against_the_account(
 
 
 def test_support_unblock_clears_an_accounts_limits(
-    app, new_browser, user_with_totp, totp_code, runner
+    app, new_browser, user_with_totp, runner
 ):
     app.config["SECOND_FACTOR_LIMIT"] = "1 per day"
     browser = _start_signin(new_browser, user_with_totp)
@@ -253,14 +251,14 @@ def test_support_unblock_clears_an_accounts_limits(
     for number in range(3):
         new_browser(remote_addr=f"127.0.1.{number}").signin(password="wrong")
     assert new_browser().signin().status_code == 429
-    assert browser.challenge(totp_code(user_with_totp["secret"])).status_code == 429
+    assert browser.challenge(totp_now(user_with_totp["secret"])).status_code == 429
 
     result = runner.invoke(args=["mfa", "unblock", "ADA@example.com"])
 
     assert result.exit_code == 0, result.output
     assert result.output == "Rate limits cleared for ada@example.com.\n"
     assert new_browser().signin().status_code == 303
-    assert browser.challenge(totp_code(user_with_totp["secret"])).status_code == 303
+    assert browser.challenge(totp_now(user_with_totp["secret"])).status_code == 303
 
 
 def test_support_unblock_unknown_email_refused(runner):

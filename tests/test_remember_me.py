@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from support import totp_now
 
 from mfasite import clock
 from mfasite.extensions import db
@@ -11,9 +12,9 @@ from mfasite.models import UserSession
 REMEMBER = "remember_token"
 
 
-def _signin(actions, user, totp_code, remember):
+def _signin(actions, user, remember):
     actions.signin(user["email"])
-    data = {"code": totp_code(user["secret"])}
+    data = {"code": totp_now(user["secret"])}
     if remember:
         data["remember"] = "y"
     response = actions.client.post_form(
@@ -24,9 +25,9 @@ def _signin(actions, user, totp_code, remember):
 
 
 @pytest.fixture
-def remembered(actions, user_with_totp, totp_code):
+def remembered(actions, user_with_totp):
     """The TOTP user signed in with the box ticked; returns the remember cookie."""
-    _signin(actions, user_with_totp, totp_code, remember=True)
+    _signin(actions, user_with_totp, remember=True)
     return actions.client.get_cookie(REMEMBER).value
 
 
@@ -98,8 +99,8 @@ def test_remember_cookie_void_after_ending_all_sessions(
     assert _restarted_browser(new_browser, remembered).get("/").status_code == 302
 
 
-def test_unticked_box_sets_no_remember_cookie(actions, user_with_totp, totp_code, app):
-    response = _signin(actions, user_with_totp, totp_code, remember=False)
+def test_unticked_box_sets_no_remember_cookie(actions, user_with_totp, app):
+    response = _signin(actions, user_with_totp, remember=False)
 
     assert REMEMBER not in " ".join(response.headers.getlist("Set-Cookie"))
     with app.app_context():
@@ -127,10 +128,8 @@ def test_signin_without_second_factor_is_never_remembered(actions, app):
         assert db.session.scalar(db.select(UserSession.remembered)) is False
 
 
-def test_remember_cookie_is_httponly_and_samesite_lax(
-    actions, user_with_totp, totp_code
-):
-    response = _signin(actions, user_with_totp, totp_code, remember=True)
+def test_remember_cookie_is_httponly_and_samesite_lax(actions, user_with_totp):
+    response = _signin(actions, user_with_totp, remember=True)
 
     cookie = next(
         value

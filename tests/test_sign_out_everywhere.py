@@ -61,19 +61,6 @@ def test_security_page_offers_ending_all_sessions(two_browsers):
     assert "Sign out everywhere else" in page
 
 
-def test_end_other_sessions_keeps_this_one(two_browsers, app):
-    this, other = two_browsers
-
-    response = this.client.post_form(
-        "/account/security/sessions/end-others", token_from="/account/security"
-    )
-
-    assert response.status_code == 303
-    assert this.client.get("/").status_code == 200
-    assert other.client.get("/").status_code == 302
-    assert _count(app, UserSession) == 1
-
-
 def test_enrolling_a_method_ends_other_sessions(actions, new_browser, app):
     actions.signup()
     other = new_browser()

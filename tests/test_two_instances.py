@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -16,6 +15,7 @@ from urllib.parse import urlencode
 import pyotp
 import pytest
 from limits.storage import storage_from_string
+from support import PASSWORD, at_once
 
 from mfasite import clock, passwords
 from mfasite.extensions import db
@@ -23,7 +23,6 @@ from mfasite.mfa import methods, recovery, totp
 from mfasite.models import METHOD_TOTP, RecoveryCode, User
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "correct horse battery"
 EMAIL = "shared@example.com"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -224,26 +223,6 @@ def test_wrong_codes_on_both_instances_count_against_one_signin(instances, share
     assert browser.request(a, "GET", "/signin/challenge")[1]["Location"] == "/signin"
 
 
-def _at_once(calls):
-    """Run the calls in threads released together; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [
-        threading.Thread(target=run, args=(index, call))
-        for index, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def test_backup_code_used_on_both_at_once_succeeds_once(instances, shared_user, app):
     a, b = instances
     path = "/signin/challenge?method=backup"
@@ -258,7 +237,7 @@ def test_backup_code_used_on_both_at_once_succeeds_once(instances, shared_user, 
             form["code"] = shared_user["codes"][number]
             calls.append(partial(browser.request, port, "POST", path, form))
 
-        statuses = [status for status, _, _ in _at_once(calls)]
+        statuses = [status for status, _, _ in at_once(*calls)]
 
         assert sorted(statuses) == [303, 400]
 
