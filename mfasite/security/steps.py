@@ -52,10 +52,15 @@ def fresh_auth_required(view):
     return wrapper
 
 
+def textable_phone():
+    """The user's active number, masked, when a code can be texted to it now."""
+    device = sms.confirmed_device(current_user) if current_user.has_mfa else None
+    return phone.masked(device.phone_e164) if device and sms.available() else None
+
+
 def render_reauth(form, status=200, notice=None):
     """The re-authentication step, with "Send a code" for SMS and a key button."""
-    device = sms.confirmed_device(current_user) if current_user.has_mfa else None
-    sms_phone = phone.masked(device.phone_e164) if device and sms.available() else None
+    sms_phone = textable_phone()
 
     key_config = None
     if webauthn.keys_of(current_user):
