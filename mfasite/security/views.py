@@ -175,9 +175,15 @@ def verify_totp():
 
 def method_enrolled(method):
     """After a method is verified: apply the policy, then backup codes or done."""
-    methods.activate(current_user, method)
-    events.record(current_user, events.METHOD_ADDED, detail=methods.LABELS[method])
+    replaced = methods.activate(current_user, method)
     label = methods.LABELS[method]
+    events.record(current_user, events.METHOD_ADDED, detail=label)
+    for old in replaced:
+        events.record(
+            current_user,
+            events.METHOD_REMOVED,
+            detail=f"{methods.LABELS[old]} (replaced)",
+        )
     # Sessions opened before this method (or with the one it replaced) end.
     sessions.end_all(current_user, keep=current_user.current_session)
 
