@@ -1,0 +1,152 @@
+"""Every page and modal step, at phone and desktop width: axe-core, no sideways
+scrolling, and (with MFASITE_SCREENSHOTS=1) a screenshot in docs/screenshots."""
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from mfasite import clock
+
+EMAIL = "grace@example.com"
+PASSWORD = "a long passphrase here"
+
+
+@pytest.fixture(params=["desktop", "mobile"])
+def width(request, inspect):
+    if request.param == "mobile":
+        inspect.mobile()
+    return request.param
+
+
+def sign_up(page):
+    page.goto("/signup")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text(f"You are signed in as {EMAIL}")).to_be_visible()
+
+
+def sign_in(page, email=EMAIL, password=PASSWORD):
+    page.goto("/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_signin_and_signup_pages_pass(page, live_server, inspect, width):
+    page.goto("/signin")
+    inspect("signin")
+
+    sign_in(page, password="not the password")
+    expect(page.get_by_role("alert")).to_have_text("Invalid email or password.")
+    inspect("signin-error")
+
+    page.get_by_role("link", name="Create an account").click()
+    inspect("signup")
+    page.get_by_label("Email").fill("not an email")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text("Enter a valid email address.")).to_be_visible()
+    inspect("signup-errors")
+
+
+@pytest.mark.parametrize("config_overrides", [{"MFA_GRACE_SIGNINS": 3}])
+def test_notification_bar_and_blocked_state_pass(page, live_server, inspect, width):
+    sign_up(page)
+    bar = page.get_by_role("status").filter(has_text="Set up multi-factor")
+    expect(bar).to_contain_text("You have 2 more sign-ins before it is required.")
+    inspect("notification-bar")
+
+    page.get_by_role("link", name="Account settings").click()
+    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    inspect("profile")
+
+    for _ in range(3):
+        page.get_by_role("button", name="Sign out").click()
+        sign_in(page)
+    expect(page.get_by_role("alert")).to_contain_text("is required")
+    expect(page.get_by_role("heading", name="Password & Security")).to_be_visible()
+    inspect("blocked")
+
+
+def test_security_page_and_authenticator_steps_pass(page, live_server, inspect, width):
+    sign_up(page)
+    page.goto("/account/security")
+    inspect("security-empty")
+
+    page.get_by_role("button", name="Enroll Authenticator app").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator(".qr svg")).to_be_visible()
+    inspect("totp-1-scan")
+    dialog.get_by_text("Can't scan it?").click()
+    secret = dialog.locator("code.secret").inner_text()
+    inspect("totp-1-key")
+
+    dialog.get_by_role("link", name="Continue").click()
+    dialog.get_by_label("Code").fill("000000")
+    dialog.get_by_role("button", name="Verify").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("didn't work")
+    inspect("totp-2-error")
+
+    dialog.get_by_label("Code").fill(pyotp.TOTP(secret).at(clock.timestamp()))
+    dialog.get_by_role("button", name="Verify").click()
+    expect(dialog.get_by_role("heading", name="Save your backup codes")).to_be_visible()
+    inspect("backup-codes")
+
+    dialog.get_by_label("I have saved these codes").check()
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.locator("#method-totp")).to_contain_text("Active")
+    inspect("security")
+
+    page.get_by_role("button", name="Create new backup codes").click()
+    expect(dialog).to_contain_text("replace your current ones")
+    inspect("backup-regenerate")
+    page.keyboard.press("Escape")
+
+    page.get_by_role("button", name="Manage Authenticator app").click()
+    expect(dialog.get_by_role("heading", name="Authenticator app", exact=True)).to_be_visible()
+    inspect("manage-totp")
+    page.keyboard.press("Escape")
+
+    # Past the re-authentication window, a change first asks who it is.
+    clock.offset += timedelta(minutes=16)
+    page.get_by_role("button", name="Manage Authenticator app").click()
+    dialog.get_by_role("button", name="Set up again").click()
+    expect(dialog.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    inspect("reauth")
+    dialog.get_by_label("Password").fill("wrong password")
+    dialog.get_by_label("Code").fill("000000")
+    dialog.get_by_role("button", name="Continue").click()
+    expect(dialog.get_by_role("alert")).to_be_visible()
+    inspect("reauth-error")
+
+
+def test_challenge_pages_pass(page, live_server, inspect, width, user_with_totp):
+    sign_in(page, user_with_totp["email"], "correct horse battery")
+    expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
+    inspect("challenge-totp")
+
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("didn't work")
+    inspect("challenge-error")
+
+    page.get_by_role("link", name="Use a backup code").click()
+    expect(page.get_by_text("Enter one of the backup codes")).to_be_visible()
+    inspect("challenge-backup")
+
+
+def test_error_and_full_page_steps_pass(page, live_server, inspect, width):
+    page.goto("/no-such-page")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    inspect("not-found")
+
+    sign_up(page)
+    page.goto("/account/security/authenticator")
+    expect(page.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
+    inspect("totp-full-page")
+    page.goto("/account/security/authenticator/verify")
+    inspect("totp-verify-full-page")
