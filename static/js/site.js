@@ -7,11 +7,9 @@
   let opener = null;
 
   // Where focus goes when a dialog step appears: the field to type in, or else
-  // the step's title, so a screen reader announces the new step.
+  // the step's title, so a screen reader reads the new step from its start.
   function focusStep(dialog) {
-    const target =
-      dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea") ||
-      dialog.querySelector("#modal-title");
+    const target = dialog.querySelector("[autofocus]") || dialog.querySelector("#modal-title");
     if (target) target.focus();
   }
 

@@ -129,7 +129,8 @@ class ServerLog:
         time.sleep(self.delays.get(line, 0))
 
         def start_with_csp(status, headers, exc_info=None):
-            if not any(name.lower() == "content-security-policy" for name, _ in headers):
+            names = {name.lower() for name, _ in headers}
+            if "content-security-policy" not in names:
                 headers.append(("Content-Security-Policy", STRICT_CSP))
             return start_response(status, headers, exc_info)
 
@@ -153,7 +154,8 @@ def _axe_violations(page):
         page.evaluate(AXE_SOURCE.read_text())
     return page.evaluate(
         """async (tags) => {
-          const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+          const only = {runOnly: {type: "tag", values: tags}};
+          const result = await axe.run(document, only);
           return result.violations.map((v) => ({
             id: v.id,
             help: v.help,

@@ -107,7 +107,8 @@ def test_security_page_and_authenticator_steps_pass(page, live_server, inspect, 
     page.keyboard.press("Escape")
 
     page.get_by_role("button", name="Manage Authenticator app").click()
-    expect(dialog.get_by_role("heading", name="Authenticator app", exact=True)).to_be_visible()
+    title = dialog.get_by_role("heading", name="Authenticator app", exact=True)
+    expect(title).to_be_visible()
     inspect("manage-totp")
     page.keyboard.press("Escape")
 
@@ -146,7 +147,8 @@ def test_error_and_full_page_steps_pass(page, live_server, inspect, width):
 
     sign_up(page)
     page.goto("/account/security/authenticator")
-    expect(page.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
+    heading = page.get_by_role("heading", name="Set up an authenticator app")
+    expect(heading).to_be_visible()
     inspect("totp-full-page")
     page.goto("/account/security/authenticator/verify")
     inspect("totp-verify-full-page")

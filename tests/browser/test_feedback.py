@@ -1,0 +1,142 @@
+"""Feedback while a request runs, double clicks, and code fields that take a paste."""
+
+import re
+
+import pyotp
+from playwright.sync_api import expect
+
+from mfasite import clock
+
+EMAIL = "grace@example.com"
+PASSWORD = "a long passphrase here"
+ENROLL = "/account/security/authenticator"
+VERIFY = "/account/security/authenticator/verify"
+# Long enough for a second click to land while the first request still runs.
+SLOW = 0.8
+BUSY = re.compile(r"\bis-busy\b")
+
+
+def sign_up(page):
+    page.goto("/signup")
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text(f"You are signed in as {EMAIL}")).to_be_visible()
+
+
+def test_double_click_on_enroll_opens_one_dialog(page, live_server, server_log):
+    sign_up(page)
+    page.goto("/account/security")
+    server_log.delays[f"GET {ENROLL}"] = SLOW
+
+    enroll = page.get_by_role("button", name="Enroll Authenticator app")
+    enroll.dblclick()
+    expect(enroll).to_be_disabled()
+    expect(enroll).to_have_class(BUSY)
+
+    expect(page.get_by_role("dialog")).to_be_visible()
+    expect(page.locator("dialog")).to_have_count(1)
+    assert server_log.count(f"GET {ENROLL}") == 1
+    page.keyboard.press("Escape")
+    expect(enroll).to_be_enabled()
+    expect(enroll).to_be_focused()
+
+
+def test_double_click_on_a_step_link_loads_it_once(page, live_server, server_log):
+    sign_up(page)
+    page.goto("/account/security")
+    page.get_by_role("button", name="Enroll Authenticator app").click()
+    server_log.delays[f"GET {VERIFY}"] = SLOW
+
+    # A link cannot be disabled: it is marked busy and its second click dropped.
+    cont = page.get_by_role("dialog").get_by_role("link", name="Continue")
+    cont.dblclick()
+    expect(cont).to_have_attribute("aria-disabled", "true")
+    expect(page.get_by_role("dialog").get_by_label("Code")).to_be_focused()
+    page.wait_for_timeout(SLOW * 1000)
+    assert server_log.count(f"GET {VERIFY}") == 1
+
+
+def test_double_click_on_verify_posts_once(page, live_server, server_log):
+    sign_up(page)
+    page.goto("/account/security")
+    page.get_by_role("button", name="Enroll Authenticator app").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Can't scan it?").click()
+    secret = dialog.locator("code.secret").inner_text()
+    dialog.get_by_role("link", name="Continue").click()
+    server_log.delays[f"POST {VERIFY}"] = SLOW
+
+    dialog.get_by_label("Code").fill(pyotp.TOTP(secret).at(clock.timestamp()))
+    verify = dialog.get_by_role("button", name="Verify")
+    verify.dblclick()
+    expect(verify).to_be_disabled()
+    page.keyboard.press("Enter")
+
+    expect(dialog.get_by_role("heading", name="Save your backup codes")).to_be_visible()
+    page.wait_for_timeout(SLOW * 1000)
+    assert server_log.count(f"POST {VERIFY}") == 1
+
+
+def test_double_click_on_sign_in_posts_once(
+    page, live_server, server_log, user_with_totp
+):
+    page.goto("/signin")
+    page.get_by_label("Email").fill(user_with_totp["email"])
+    page.get_by_label("Password").fill("correct horse battery")
+    server_log.delays["POST /signin"] = SLOW
+
+    # The page is gone before a test could look at it: it reports its button.
+    reports = []
+    page.on("console", lambda message: reports.append(message.text))
+    page.evaluate(
+        """() => document.addEventListener("submit", () => setTimeout(() => {
+          const button = document.querySelector("main button[type=submit]");
+          console.log(`${button.getAttribute("aria-disabled")} ${button.className}`);
+        }, 50))"""
+    )
+
+    page.get_by_role("button", name="Sign in").dblclick()
+
+    expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
+    assert server_log.count("POST /signin") == 1
+    # Both clicks raised a submit event; the second found the form busy.
+    assert reports == ["true button button--primary button--block is-busy"] * 2
+
+
+def test_code_pasted_with_a_space_signs_in(page, context, live_server, user_with_totp):
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/signin")
+    page.get_by_label("Email").fill(user_with_totp["email"])
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+
+    code = page.get_by_label("Code")
+    expect(code).to_have_attribute("inputmode", "numeric")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    assert code.get_attribute("maxlength") is None
+    assert page.locator("form input:not([type=hidden])").count() == 1
+
+    typed = pyotp.TOTP(user_with_totp["secret"]).at(clock.timestamp())
+    page.evaluate(
+        "(text) => navigator.clipboard.writeText(text)", f"{typed[:3]} {typed[3:]}"
+    )
+    code.focus()
+    page.keyboard.press("ControlOrMeta+V")
+    expect(code).to_have_value(f"{typed[:3]} {typed[3:]}")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("You are signed in")).to_be_visible()
+
+
+def test_backup_code_field_offers_the_full_keyboard(page, live_server, user_with_totp):
+    page.goto("/signin")
+    page.get_by_label("Email").fill(user_with_totp["email"])
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Use a backup code").click()
+
+    code = page.get_by_label("Code")
+    expect(code).to_have_attribute("inputmode", "text")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    expect(code).to_be_focused()
