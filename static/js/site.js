@@ -112,6 +112,9 @@
     form.classList.add("is-busy");
   });
 
+  // Other scripts (a security-key prompt, say) mark their button busy the same way.
+  window.mfasite = { setBusy: setBusy };
+
   // Pages restored from the back-forward cache must be usable again.
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form.is-busy").forEach(function (form) {

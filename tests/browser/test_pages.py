@@ -86,6 +86,8 @@ def test_security_page_and_authenticator_steps_pass(page, live_server, inspect, 
     inspect("totp-1-key")
 
     dialog.get_by_role("link", name="Continue").click()
+    expect(dialog.get_by_label("Code")).to_be_focused()
+    inspect("totp-2-verify")
     dialog.get_by_label("Code").fill("000000")
     dialog.get_by_role("button", name="Verify").click()
     expect(dialog.get_by_role("alert")).to_contain_text("didn't work")
