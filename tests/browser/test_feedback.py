@@ -53,7 +53,7 @@ def test_double_click_on_a_step_link_loads_it_once(page, live_server, server_log
     cont = page.get_by_role("dialog").get_by_role("link", name="Continue")
     cont.dblclick()
     expect(cont).to_have_attribute("aria-disabled", "true")
-    expect(page.get_by_role("dialog").get_by_label("Code")).to_be_focused()
+    expect(page.get_by_role("dialog").get_by_label("Code", exact=True)).to_be_focused()
     page.wait_for_timeout(SLOW * 1000)
     assert server_log.count(f"GET {VERIFY}") == 1
 
@@ -68,7 +68,9 @@ def test_double_click_on_verify_posts_once(page, live_server, server_log):
     dialog.get_by_role("link", name="Continue").click()
     server_log.delays[f"POST {VERIFY}"] = SLOW
 
-    dialog.get_by_label("Code").fill(pyotp.TOTP(secret).at(clock.timestamp()))
+    dialog.get_by_label("Code", exact=True).fill(
+        pyotp.TOTP(secret).at(clock.timestamp())
+    )
     verify = dialog.get_by_role("button", name="Verify")
     verify.dblclick()
     expect(verify).to_be_disabled()

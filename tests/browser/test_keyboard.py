@@ -161,7 +161,7 @@ def test_enrollment_dialog_by_keyboard_alone(page, live_server):
     dialog.get_by_role("link", name="Continue").focus()
     page.keyboard.press("Enter")
 
-    code = dialog.get_by_label("Code")
+    code = dialog.get_by_label("Code", exact=True)
     expect(code).to_be_focused()
     type_and_enter(page, "000000")
     expect(dialog.get_by_role("alert")).to_have_text(

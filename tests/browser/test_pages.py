@@ -86,14 +86,16 @@ def test_security_page_and_authenticator_steps_pass(page, live_server, inspect, 
     inspect("totp-1-key")
 
     dialog.get_by_role("link", name="Continue").click()
-    expect(dialog.get_by_label("Code")).to_be_focused()
+    expect(dialog.get_by_label("Code", exact=True)).to_be_focused()
     inspect("totp-2-verify")
-    dialog.get_by_label("Code").fill("000000")
+    dialog.get_by_label("Code", exact=True).fill("000000")
     dialog.get_by_role("button", name="Verify").click()
     expect(dialog.get_by_role("alert")).to_contain_text("didn't work")
     inspect("totp-2-error")
 
-    dialog.get_by_label("Code").fill(pyotp.TOTP(secret).at(clock.timestamp()))
+    dialog.get_by_label("Code", exact=True).fill(
+        pyotp.TOTP(secret).at(clock.timestamp())
+    )
     dialog.get_by_role("button", name="Verify").click()
     expect(dialog.get_by_role("heading", name="Save your backup codes")).to_be_visible()
     inspect("backup-codes")
@@ -121,7 +123,7 @@ def test_security_page_and_authenticator_steps_pass(page, live_server, inspect, 
     expect(dialog.get_by_role("heading", name="Confirm it's you")).to_be_visible()
     inspect("reauth")
     dialog.get_by_label("Password").fill("wrong password")
-    dialog.get_by_label("Code").fill("000000")
+    dialog.get_by_label("Code", exact=True).fill("000000")
     dialog.get_by_role("button", name="Continue").click()
     expect(dialog.get_by_role("alert")).to_be_visible()
     inspect("reauth-error")
