@@ -21,8 +21,9 @@ from ..extensions import db
 from ..mfa import challenge
 from ..mfa.errors import MfaError
 from ..mfa.methods import LABELS, active_methods
-from ..models import User
-from . import bp, pending
+from ..models import METHOD_SMS, User
+from ..sms import notice
+from . import bp, pending, sms_challenge
 from .forms import CodeForm, SignInForm, SignUpForm
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def _finish_signin(user):
     if not user.has_mfa:
         user.signins_without_mfa += 1
     next_url = sessions.start(user)
+    notice.refresh(user)
     events.record(user, events.SIGNIN)
     db.session.commit()
     return redirect(_safe_next(next_url) or url_for("account.home"), 303)
@@ -134,6 +136,10 @@ def challenge_page():
         "other_methods": [m for m in methods if m != method],
         "labels": LABELS,
     }
+    if method == METHOD_SMS:
+        context["sms"] = sms_challenge.context(
+            pending_signin, send=request.method == "GET"
+        )
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
         return render_template("auth/challenge.html", **context), status

@@ -2,8 +2,8 @@
 
 from .. import clock
 from ..extensions import db
-from ..models import METHOD_TOTP, PendingSignIn
-from . import recovery, totp
+from ..models import METHOD_SMS, METHOD_TOTP, PendingSignIn
+from . import recovery, sms, totp
 from .errors import MethodUnavailable
 
 BACKUP = "backup"
@@ -23,6 +23,7 @@ def _verify_backup(pending, response):
 # Each verifier raises an MfaError or returns a detail for the caller.
 VERIFIERS = {
     METHOD_TOTP: _verify_totp,
+    METHOD_SMS: sms.verify_signin_code,
     BACKUP: _verify_backup,
 }
 

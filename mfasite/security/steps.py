@@ -3,9 +3,11 @@
 from functools import wraps
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from .. import sessions
-from .forms import ReauthForm
+from ..mfa import phone, sms
+from .forms import ReauthForm, SendCodeForm
 
 # The element the Enroll buttons load a whole dialog into.
 MODAL_ROOT = "modal-root"
@@ -52,6 +54,21 @@ def fresh_auth_required(view):
         form = ReauthForm(next=request.full_path.rstrip("?"))
         if request.method != "GET":
             form.next.data = url_for("security.index")
-        return render_step("security/_reauth.html", "Confirm it's you", form=form)
+        return render_reauth(form)
 
     return wrapper
+
+
+def render_reauth(form, status=200, notice=None):
+    """The re-authentication step, with "Send a code" for a user with SMS."""
+    device = sms.confirmed_device(current_user) if current_user.has_mfa else None
+    sms_phone = phone.masked(device.phone_e164) if device and sms.available() else None
+    return render_step(
+        "security/_reauth.html",
+        "Confirm it's you",
+        status,
+        form=form,
+        sms_phone=sms_phone,
+        send_form=SendCodeForm(next=form.next.data) if sms_phone else None,
+        notice=notice,
+    )

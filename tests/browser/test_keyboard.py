@@ -126,12 +126,13 @@ def test_enrollment_dialog_by_keyboard_alone(page, live_server):
     page.goto("/account/security")
     from_top(page)
 
-    assert tab_through(page, 6) == [
+    assert tab_through(page, 7) == [
         "mfasite",
         "Account settings",
         "Sign out",
         "Set it up now",
         "Your profile",
+        "Enroll SMS code",
         "Enroll Authenticator app",
     ]
 
