@@ -6,6 +6,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 from playwright.sync_api import expect
+from sms_support import TYPED, last_code, opt_out_directly, wrong
 
 from mfasite import clock
 
@@ -156,3 +157,63 @@ def test_error_and_full_page_steps_pass(page, live_server, inspect, width):
     inspect("totp-full-page")
     page.goto("/account/security/authenticator/verify")
     inspect("totp-verify-full-page")
+
+
+def test_sms_steps_and_challenges_pass(page, live_server, app, inspect, width):
+    sign_up(page)
+    page.goto("/account/security")
+    page.get_by_role("button", name="Enroll SMS code").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Phone number")).to_be_focused()
+    inspect("sms-1-phone")
+
+    dialog.get_by_label("Phone number").fill("+44 20 7946 0958")
+    dialog.get_by_role("button", name="Continue").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("only country code +1")
+    inspect("sms-1-error")
+
+    dialog.get_by_label("Phone number").fill(TYPED)
+    dialog.get_by_role("button", name="Continue").click()
+    expect(dialog.get_by_label("Code", exact=True)).to_be_focused()
+    inspect("sms-2-verify")
+    dialog.get_by_label("Code", exact=True).fill(wrong(last_code(app)))
+    dialog.get_by_role("button", name="Verify").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("didn't work")
+    inspect("sms-2-error")
+
+    dialog.get_by_label("Code", exact=True).fill(last_code(app))
+    dialog.get_by_role("button", name="Verify").click()
+    backup_code = dialog.locator("#backup-codes code").first.inner_text()
+    dialog.get_by_label("I have saved these codes").check()
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.locator("#method-sms")).to_contain_text("Active")
+    inspect("security-sms")
+
+    page.get_by_role("button", name="Manage SMS code").click()
+    expect(dialog.get_by_role("button", name="Change number")).to_be_visible()
+    inspect("manage-sms")
+    clock.offset += timedelta(minutes=16)
+    dialog.get_by_role("button", name="Change number").click()
+    expect(dialog.get_by_role("button", name="Send a code")).to_be_visible()
+    inspect("reauth-sms")
+    page.keyboard.press("Escape")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page)
+    expect(page.get_by_text("Enter the 6-digit code we sent to")).to_be_visible()
+    inspect("challenge-sms")
+    page.get_by_role("button", name="Cancel and start over").click()
+
+    opt_out_directly(app)
+    sign_in(page)
+    expect(page.get_by_role("alert")).to_contain_text("You have opted out of SMS.")
+    inspect("challenge-sms-opted-out")
+    page.get_by_role("link", name="Use a backup code").click()
+    page.get_by_label("Code").fill(backup_code)
+    page.get_by_role("button", name="Verify").click()
+    expect(page.locator("#sms-opted-out-bar")).to_be_visible()
+    inspect("sms-opted-out-bar")
+
+    page.goto("/dev/outbox")
+    expect(page.get_by_role("heading", name="SMS outbox")).to_be_visible()
+    inspect("dev-outbox")
