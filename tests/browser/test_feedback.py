@@ -4,6 +4,7 @@ import re
 
 import pyotp
 from playwright.sync_api import expect
+from sms_support import TYPED, outbox
 
 from mfasite import clock
 
@@ -79,6 +80,26 @@ def test_double_click_on_verify_posts_once(page, live_server, server_log):
     expect(dialog.get_by_role("heading", name="Save your backup codes")).to_be_visible()
     page.wait_for_timeout(SLOW * 1000)
     assert server_log.count(f"POST {VERIFY}") == 1
+
+
+def test_double_click_on_sms_continue_sends_one_text(
+    page, live_server, app, server_log
+):
+    sign_up(page)
+    page.goto("/account/security")
+    page.get_by_role("button", name="Enroll SMS code").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Phone number").fill(TYPED)
+    server_log.delays["POST /account/security/sms"] = SLOW
+
+    continue_ = dialog.get_by_role("button", name="Continue")
+    continue_.dblclick()
+    expect(continue_).to_be_disabled()
+
+    expect(dialog.get_by_label("Code", exact=True)).to_be_focused()
+    page.wait_for_timeout(SLOW * 1000)
+    assert server_log.count("POST /account/security/sms") == 1
+    assert len(outbox(app)) == 1
 
 
 def test_double_click_on_sign_in_posts_once(

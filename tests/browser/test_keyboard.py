@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pyotp
 from playwright.sync_api import expect
+from sms_support import TYPED, last_code
 
 from mfasite import clock
 
@@ -229,3 +230,35 @@ def test_escape_closes_dialog_and_focus_returns_to_its_button(
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(manage).to_be_focused()
+
+
+def test_sms_enrollment_by_keyboard_alone(page, live_server, app):
+    sign_up_by_keyboard(page)
+    page.goto("/account/security")
+    enroll = page.get_by_role("button", name="Enroll SMS code")
+    enroll.focus()
+    page.keyboard.press("Enter")
+
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Phone number")).to_be_focused()
+    dialog.get_by_role("heading", name="Set up text message codes").focus()
+    assert tab_through(page, 7) == [
+        "Close",
+        "Country",
+        "Phone number",
+        "authenticator app",
+        "security key",
+        "Cancel",
+        "Continue",
+    ]
+
+    dialog.get_by_label("Phone number").focus()
+    type_and_enter(page, TYPED)
+    code = dialog.get_by_label("Code", exact=True)
+    expect(code).to_be_focused()
+    type_and_enter(page, last_code(app))
+    expect(dialog.get_by_role("heading", name="Save your backup codes")).to_be_focused()
+
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(enroll).to_be_focused()
