@@ -74,6 +74,20 @@ class Defaults:
     SMS_SUPPORT_CONTACT = None  # an email address or URL for the HELP reply
     # Turn off when the Twilio account already answers HELP, STOP and START.
     SMS_WEBHOOK_REPLIES = True
+    # Security keys are bound to the relying party id (a host name) and only
+    # answer pages on the exact origin. Unset, both come from PUBLIC_BASE_URL,
+    # or are http://localhost:5000 for development.
+    WEBAUTHN_RP_ID = None
+    WEBAUTHN_ORIGIN = None
+    WEBAUTHN_RP_NAME = None  # SITE_NAME when unset
+    # "discouraged" suits a second factor: the password is the first. Set
+    # "preferred" or "required" to ask keys for a PIN or biometric too.
+    WEBAUTHN_USER_VERIFICATION = "discouraged"
+    WEBAUTHN_CHALLENGE_TTL = 5 * 60
+    # How long the browser waits for the key, in milliseconds (a hint).
+    WEBAUTHN_TIMEOUT_MS = 2 * 60 * 1000
+    # A key's answer is a few kilobytes; larger bodies are refused unread.
+    WEBAUTHN_MAX_BODY = 16 * 1024
 
 
 def _parse(raw, default):

@@ -91,3 +91,24 @@ SMS_REAUTH_NOTICES = {
     "failed": "The code could not be sent. Use a backup code, or try again in a few "
     "minutes.",
 }
+SECURITY_KEY_FAILED = (
+    "That security key could not be used. Try again, or use another method."
+)
+SECURITY_KEY_CANCELLED = (
+    "The security key request was cancelled or timed out. Try again when your key "
+    "is ready."
+)
+SECURITY_KEY_UNSUPPORTED = (
+    "This browser cannot use security keys. Use another method, or a current "
+    "version of Chrome, Edge, Firefox or Safari."
+)
+SECURITY_KEY_NEEDS_SCRIPT = (
+    "Security keys need JavaScript. Turn it on for this site, or use another method."
+)
+SECURITY_KEY_REGISTERED = "This security key is already registered to your account."
+KEY_NICKNAME_REQUIRED = "Enter a name for this key."
+KEY_NICKNAME_TOO_LONG = "Use at most {max} characters."
+KEY_NICKNAME_TAKEN = "You already have a key with this name."
+KEY_ADDED = "Security key “{nickname}” was added."
+KEY_RENAMED = "Security key renamed to “{nickname}”."
+KEY_REMOVED = "Security key “{nickname}” was removed."

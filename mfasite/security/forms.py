@@ -3,10 +3,11 @@
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import messages
 from ..mfa import phone
+from ..mfa.webauthn import NICKNAME_MAX, clean_nickname
 
 
 class VerifyCodeForm(FlaskForm):
@@ -49,3 +50,17 @@ class SendCodeForm(FlaskForm):
     """Re-authentication: text a code to the active number."""
 
     next = HiddenField()
+
+
+class KeyNicknameForm(FlaskForm):
+    nickname = StringField(
+        "Nickname",
+        filters=[clean_nickname],
+        validators=[
+            DataRequired(messages.KEY_NICKNAME_REQUIRED),
+            Length(
+                max=NICKNAME_MAX,
+                message=messages.KEY_NICKNAME_TOO_LONG.format(max=NICKNAME_MAX),
+            ),
+        ],
+    )

@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 from .. import events, messages, passwords, sessions
 from ..enforcement import UNENROLLED, allow
 from ..extensions import db
-from ..mfa import methods, recovery, sms, totp
+from ..mfa import methods, recovery, sms, totp, webauthn
 from ..mfa.errors import MfaError
-from ..models import METHOD_SMS, METHOD_TOTP, METHODS
+from ..models import METHOD_SMS, METHOD_TOTP, METHOD_WEBAUTHN, METHODS
 from . import bp, sms_views
 from .forms import ConfirmForm, ReauthForm, VerifyCodeForm
 from .steps import finish, fresh_auth_required, render_reauth, render_step
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 ENROLL_ENDPOINTS = {
     METHOD_TOTP: "security.enroll_totp",
     METHOD_SMS: "security.enroll_sms",
+    METHOD_WEBAUTHN: "security.enroll_key",
 }
 
 
@@ -39,6 +40,7 @@ def index():
         labels=methods.LABELS,
         enroll_endpoints=ENROLL_ENDPOINTS,
         backup_codes_left=recovery.remaining(current_user) if active else None,
+        security_keys=webauthn.keys_of(current_user),
         events=events.recent(current_user),
         descriptions=events.DESCRIPTIONS,
         user_sessions=sessions.list_for(current_user),
