@@ -163,3 +163,28 @@ def test_backup_code_field_offers_the_full_keyboard(page, live_server, user_with
     expect(code).to_have_attribute("inputmode", "text")
     expect(code).to_have_attribute("autocomplete", "one-time-code")
     expect(code).to_be_focused()
+
+
+def test_security_key_button_is_busy_while_the_browser_asks(
+    page, live_server, virtual_keys
+):
+    key = virtual_keys.add(presence=False)
+    live_server.app.config["WEBAUTHN_TIMEOUT_MS"] = 3000
+    sign_up(page)
+    page.goto("/account/security")
+    page.get_by_role("button", name="Enroll Security key").click()
+    dialog = page.get_by_role("dialog")
+    button = dialog.get_by_role("button", name="Use security key")
+    status = dialog.locator("[data-security-key-status]")
+
+    # A second click while the browser asks would start a second request,
+    # which the browser refuses at once: the status would say so.
+    button.dblclick()
+    expect(button).to_have_attribute("aria-disabled", "true")
+    expect(button).to_have_class(BUSY)
+    page.wait_for_timeout(1000)
+    expect(status).to_have_text("")
+
+    expect(status).to_contain_text("cancelled or timed out", timeout=20_000)
+    expect(button).not_to_have_class(BUSY)
+    assert virtual_keys.credentials(key) == []

@@ -262,3 +262,26 @@ def test_sms_enrollment_by_keyboard_alone(page, live_server, app):
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(enroll).to_be_focused()
+
+
+def test_security_key_enrollment_by_keyboard_alone(page, live_server, virtual_keys):
+    virtual_keys.add()
+    sign_up_by_keyboard(page)
+    page.goto("/account/security")
+    enroll = page.get_by_role("button", name="Enroll Security key")
+    enroll.focus()
+    page.keyboard.press("Enter")
+
+    dialog = page.get_by_role("dialog")
+    nickname = dialog.get_by_label("Nickname")
+    expect(nickname).to_be_focused()
+    assert tab_through(page, 2) == ["Use security key", "Cancel"]
+
+    # Enter in the nickname field starts the key, as the button does.
+    nickname.focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("heading", name="Save your backup codes")).to_be_focused()
+
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(enroll).to_be_focused()

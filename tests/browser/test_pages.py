@@ -217,3 +217,54 @@ def test_sms_steps_and_challenges_pass(page, live_server, app, inspect, width):
     page.goto("/dev/outbox")
     expect(page.get_by_role("heading", name="SMS outbox")).to_be_visible()
     inspect("dev-outbox")
+
+
+def test_security_key_steps_and_challenges_pass(
+    page, live_server, inspect, width, virtual_keys
+):
+    key = virtual_keys.add()
+    # A key nobody touches: after a second the browser gives up.
+    live_server.app.config["WEBAUTHN_TIMEOUT_MS"] = 1000
+    sign_up(page)
+    page.goto("/account/security")
+    page.get_by_role("button", name="Enroll Security key").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Nickname")).to_be_focused()
+    inspect("key-1-name")
+
+    virtual_keys.presence(key, False)
+    dialog.get_by_role("button", name="Use security key").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("cancelled", timeout=20_000)
+    inspect("key-1-cancelled")
+
+    virtual_keys.presence(key, True)
+    dialog.get_by_role("button", name="Use security key").click()
+    expect(dialog).to_contain_text("Security key is now active.")
+    dialog.get_by_label("I have saved these codes").check()
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.locator("#security-keys")).to_contain_text("Security key")
+    inspect("security-keys")
+
+    page.get_by_role("button", name="Rename Security key").click()
+    expect(dialog.get_by_label("Nickname")).to_be_focused()
+    inspect("key-rename")
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Remove Security key").click()
+    expect(dialog).to_contain_text("Add another method before removing your only one.")
+    inspect("key-remove-only")
+    page.keyboard.press("Escape")
+
+    clock.offset += timedelta(minutes=16)
+    page.get_by_role("button", name="Enroll Security key").click()
+    expect(dialog.get_by_role("button", name="Use security key")).to_be_visible()
+    inspect("reauth-key")
+    page.keyboard.press("Escape")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page)
+    expect(page.get_by_role("button", name="Use security key")).to_be_visible()
+    inspect("challenge-key")
+    virtual_keys.presence(key, False)
+    page.get_by_role("button", name="Use security key").click()
+    expect(page.get_by_role("alert")).to_contain_text("cancelled", timeout=20_000)
+    inspect("challenge-key-cancelled")
