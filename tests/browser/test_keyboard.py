@@ -226,6 +226,7 @@ def test_escape_closes_dialog_and_focus_returns_to_its_button(
     # The Cancel button does the same as Escape.
     page.keyboard.press("Enter")
     page.get_by_role("dialog").get_by_role("button", name="Set up again").click()
+    expect(page.get_by_role("dialog").get_by_label("Password")).to_be_focused()
     page.get_by_role("dialog").get_by_role("link", name="Cancel").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog")).to_have_count(0)
