@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -258,3 +258,34 @@ class VirtualKeys:
 @pytest.fixture
 def virtual_keys(page):
     return VirtualKeys(page)
+
+
+class Person:
+    """What a person does in the browser before the part a test is about."""
+
+    EMAIL = "grace@example.com"
+    PASSWORD = "a long passphrase here"
+
+    def __init__(self, page):
+        self.page = page
+
+    def sign_up(self):
+        page = self.page
+        page.goto("/signup")
+        page.get_by_label("Email").fill(self.EMAIL)
+        page.get_by_label("Password", exact=True).fill(self.PASSWORD)
+        page.get_by_label("Confirm password").fill(self.PASSWORD)
+        page.get_by_role("button", name="Sign up").click()
+        expect(page.get_by_text(f"You are signed in as {self.EMAIL}")).to_be_visible()
+
+    def sign_in(self, email=EMAIL, password=PASSWORD):
+        page = self.page
+        page.goto("/signin")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def person(page):
+    return Person(page)

@@ -8,8 +8,6 @@ from sms_support import TYPED, outbox
 
 from mfasite import clock
 
-EMAIL = "grace@example.com"
-PASSWORD = "a long passphrase here"
 ENROLL = "/account/security/authenticator"
 VERIFY = "/account/security/authenticator/verify"
 # Long enough for a second click to land while the first request still runs.
@@ -17,17 +15,8 @@ SLOW = 0.8
 BUSY = re.compile(r"\bis-busy\b")
 
 
-def sign_up(page):
-    page.goto("/signup")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_text(f"You are signed in as {EMAIL}")).to_be_visible()
-
-
-def test_double_click_on_enroll_opens_one_dialog(page, live_server, server_log):
-    sign_up(page)
+def test_double_click_on_enroll_opens_one_dialog(page, person, live_server, server_log):
+    person.sign_up()
     page.goto("/account/security")
     server_log.delays[f"GET {ENROLL}"] = SLOW
 
@@ -44,8 +33,10 @@ def test_double_click_on_enroll_opens_one_dialog(page, live_server, server_log):
     expect(enroll).to_be_focused()
 
 
-def test_double_click_on_a_step_link_loads_it_once(page, live_server, server_log):
-    sign_up(page)
+def test_double_click_on_a_step_link_loads_it_once(
+    page, person, live_server, server_log
+):
+    person.sign_up()
     page.goto("/account/security")
     page.get_by_role("button", name="Enroll Authenticator app").click()
     server_log.delays[f"GET {VERIFY}"] = SLOW
@@ -59,8 +50,8 @@ def test_double_click_on_a_step_link_loads_it_once(page, live_server, server_log
     assert server_log.count(f"GET {VERIFY}") == 1
 
 
-def test_double_click_on_verify_posts_once(page, live_server, server_log):
-    sign_up(page)
+def test_double_click_on_verify_posts_once(page, person, live_server, server_log):
+    person.sign_up()
     page.goto("/account/security")
     page.get_by_role("button", name="Enroll Authenticator app").click()
     dialog = page.get_by_role("dialog")
@@ -83,9 +74,9 @@ def test_double_click_on_verify_posts_once(page, live_server, server_log):
 
 
 def test_double_click_on_sms_continue_sends_one_text(
-    page, live_server, app, server_log
+    page, person, live_server, app, server_log
 ):
-    sign_up(page)
+    person.sign_up()
     page.goto("/account/security")
     page.get_by_role("button", name="Enroll SMS code").click()
     dialog = page.get_by_role("dialog")
@@ -166,11 +157,11 @@ def test_backup_code_field_offers_the_full_keyboard(page, live_server, user_with
 
 
 def test_security_key_button_is_busy_while_the_browser_asks(
-    page, live_server, virtual_keys
+    page, person, live_server, virtual_keys
 ):
     key = virtual_keys.add(presence=False)
     live_server.app.config["WEBAUTHN_TIMEOUT_MS"] = 3000
-    sign_up(page)
+    person.sign_up()
     page.goto("/account/security")
     page.get_by_role("button", name="Enroll Security key").click()
     dialog = page.get_by_role("dialog")

@@ -10,9 +10,6 @@ from sms_support import TYPED, last_code, opt_out_directly, wrong
 
 from mfasite import clock
 
-EMAIL = "grace@example.com"
-PASSWORD = "a long passphrase here"
-
 
 @pytest.fixture(params=["desktop", "mobile"])
 def width(request, inspect):
@@ -21,27 +18,11 @@ def width(request, inspect):
     return request.param
 
 
-def sign_up(page):
-    page.goto("/signup")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Confirm password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_text(f"You are signed in as {EMAIL}")).to_be_visible()
-
-
-def sign_in(page, email=EMAIL, password=PASSWORD):
-    page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def test_signin_and_signup_pages_pass(page, live_server, inspect, width):
+def test_signin_and_signup_pages_pass(page, person, live_server, inspect, width):
     page.goto("/signin")
     inspect("signin")
 
-    sign_in(page, password="not the password")
+    person.sign_in(password="not the password")
     expect(page.get_by_role("alert")).to_have_text("Invalid email or password.")
     inspect("signin-error")
 
@@ -55,8 +36,10 @@ def test_signin_and_signup_pages_pass(page, live_server, inspect, width):
 
 
 @pytest.mark.parametrize("config_overrides", [{"MFA_GRACE_SIGNINS": 3}])
-def test_notification_bar_and_blocked_state_pass(page, live_server, inspect, width):
-    sign_up(page)
+def test_notification_bar_and_blocked_state_pass(
+    page, person, live_server, inspect, width
+):
+    person.sign_up()
     bar = page.get_by_role("status").filter(has_text="Set up multi-factor")
     expect(bar).to_contain_text("You have 2 more sign-ins before it is required.")
     inspect("notification-bar")
@@ -67,14 +50,16 @@ def test_notification_bar_and_blocked_state_pass(page, live_server, inspect, wid
 
     for _ in range(3):
         page.get_by_role("button", name="Sign out").click()
-        sign_in(page)
+        person.sign_in()
     expect(page.get_by_role("alert")).to_contain_text("is required")
     expect(page.get_by_role("heading", name="Password & Security")).to_be_visible()
     inspect("blocked")
 
 
-def test_security_page_and_authenticator_steps_pass(page, live_server, inspect, width):
-    sign_up(page)
+def test_security_page_and_authenticator_steps_pass(
+    page, person, live_server, inspect, width
+):
+    person.sign_up()
     page.goto("/account/security")
     inspect("security-empty")
 
@@ -130,8 +115,10 @@ def test_security_page_and_authenticator_steps_pass(page, live_server, inspect, 
     inspect("reauth-error")
 
 
-def test_challenge_pages_pass(page, live_server, inspect, width, user_with_totp):
-    sign_in(page, user_with_totp["email"], "correct horse battery")
+def test_challenge_pages_pass(
+    page, person, live_server, inspect, width, user_with_totp
+):
+    person.sign_in(user_with_totp["email"], "correct horse battery")
     expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
     inspect("challenge-totp")
 
@@ -145,12 +132,12 @@ def test_challenge_pages_pass(page, live_server, inspect, width, user_with_totp)
     inspect("challenge-backup")
 
 
-def test_error_and_full_page_steps_pass(page, live_server, inspect, width):
+def test_error_and_full_page_steps_pass(page, person, live_server, inspect, width):
     page.goto("/no-such-page")
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     inspect("not-found")
 
-    sign_up(page)
+    person.sign_up()
     page.goto("/account/security/authenticator")
     heading = page.get_by_role("heading", name="Set up an authenticator app")
     expect(heading).to_be_visible()
@@ -159,8 +146,8 @@ def test_error_and_full_page_steps_pass(page, live_server, inspect, width):
     inspect("totp-verify-full-page")
 
 
-def test_sms_steps_and_challenges_pass(page, live_server, app, inspect, width):
-    sign_up(page)
+def test_sms_steps_and_challenges_pass(page, person, live_server, app, inspect, width):
+    person.sign_up()
     page.goto("/account/security")
     page.get_by_role("button", name="Enroll SMS code").click()
     dialog = page.get_by_role("dialog")
@@ -199,13 +186,13 @@ def test_sms_steps_and_challenges_pass(page, live_server, app, inspect, width):
     page.keyboard.press("Escape")
 
     page.get_by_role("button", name="Sign out").click()
-    sign_in(page)
+    person.sign_in()
     expect(page.get_by_text("Enter the 6-digit code we sent to")).to_be_visible()
     inspect("challenge-sms")
     page.get_by_role("button", name="Cancel and start over").click()
 
     opt_out_directly(app)
-    sign_in(page)
+    person.sign_in()
     expect(page.get_by_role("alert")).to_contain_text("You have opted out of SMS.")
     inspect("challenge-sms-opted-out")
     page.get_by_role("link", name="Use a backup code").click()
@@ -220,12 +207,12 @@ def test_sms_steps_and_challenges_pass(page, live_server, app, inspect, width):
 
 
 def test_security_key_steps_and_challenges_pass(
-    page, live_server, inspect, width, virtual_keys
+    page, person, live_server, inspect, width, virtual_keys
 ):
     key = virtual_keys.add()
     # A key nobody touches: after a second the browser gives up.
     live_server.app.config["WEBAUTHN_TIMEOUT_MS"] = 1000
-    sign_up(page)
+    person.sign_up()
     page.goto("/account/security")
     page.get_by_role("button", name="Enroll Security key").click()
     dialog = page.get_by_role("dialog")
@@ -261,7 +248,7 @@ def test_security_key_steps_and_challenges_pass(
     page.keyboard.press("Escape")
 
     page.get_by_role("button", name="Sign out").click()
-    sign_in(page)
+    person.sign_in()
     expect(page.get_by_role("button", name="Use security key")).to_be_visible()
     inspect("challenge-key")
     virtual_keys.presence(key, False)
