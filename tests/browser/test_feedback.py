@@ -115,8 +115,9 @@ def test_double_click_on_sign_in_posts_once(
 
     expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
     assert server_log.count("POST /signin") == 1
-    # Both clicks raised a submit event; the second found the form busy.
-    assert reports == ["true button button--primary button--block is-busy"] * 2
+    # Each click that got through raised a submit event and found the form busy.
+    assert reports
+    assert set(reports) == {"true button button--primary button--block is-busy"}
 
 
 def test_code_pasted_with_a_space_signs_in(page, context, live_server, user_with_totp):
