@@ -27,7 +27,7 @@ def render_step(template, title, status=200, **context):
     if request.headers.get("HX-Target") == MODAL_ROOT:
         return render_template("security/_dialog.html", **context), status
     # The dialog's title changes with the step: an out-of-band swap carries it.
-    title_html = render_template("security/_dialog_title.html", **context)
+    title_html = render_template("security/_dialog_title.html", oob=True, **context)
     return render_template(template, **context) + title_html, status
 
 

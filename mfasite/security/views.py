@@ -239,6 +239,25 @@ def backup_codes_saved():
     return finish("Your backup codes are ready if you ever need them.")
 
 
+@bp.route("/methods/<method>")
+@login_required
+def manage_method(method):
+    """The Manage dialog of an active method: set it up again or remove it."""
+    active = methods.active_methods(current_user)
+    if method not in active:
+        abort(404)
+
+    return render_step(
+        "security/_manage.html",
+        methods.LABELS[method],
+        method=method,
+        enroll_endpoint=ENROLL_ENDPOINTS.get(method),
+        removable=methods.can_remove(current_user, method, active),
+        preferred=active[0] == method,
+        allow_multiple=current_app.config["MFA_ALLOW_MULTIPLE"],
+    )
+
+
 @bp.route("/methods/<method>/remove", methods=["GET", "POST"])
 @login_required
 @fresh_auth_required
