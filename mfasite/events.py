@@ -26,6 +26,10 @@ POSSIBLE_CLONED_KEY = "possible_cloned_key"
 SMS_OPTED_OUT = "sms_opted_out"
 SMS_OPTED_IN = "sms_opted_in"
 
+# Details written for support, not for the user: a reset's reason may quote
+# an internal ticket or note.
+PRIVATE_DETAILS = frozenset({MFA_RESET})
+
 DESCRIPTIONS = {
     SIGNIN: "Signed in",
     SIGNIN_FAILED_PASSWORD: "Wrong password entered",

@@ -158,6 +158,19 @@ def test_mfa_reset_makes_next_signin_enroll(
     assert client.get("/").status_code == 200
 
 
+def test_mfa_reset_reason_is_kept_from_the_user(
+    runner, app, client, actions, user_with_totp
+):
+    _reset(runner, "--reason", "ticket 123, caller sounded unsure")
+    actions.signin()
+
+    page = client.get("/account/security").get_data(True)
+
+    assert "Multi-factor authentication reset by support" in page
+    assert "ticket 123" not in page
+    assert (events.MFA_RESET, "ticket 123, caller sounded unsure") in _events(app)
+
+
 def test_mfa_reset_needs_a_reason(runner, app, user_with_totp):
     result = _reset(runner)
 

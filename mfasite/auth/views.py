@@ -21,7 +21,7 @@ from ..enforcement import PENDING, UNENROLLED, allow
 from ..extensions import db
 from ..mfa import challenge, webauthn
 from ..mfa.errors import MfaError
-from ..mfa.methods import LABELS, active_methods
+from ..mfa.methods import LABELS, SWITCH_LABELS, active_methods
 from ..models import METHOD_SMS, METHOD_WEBAUTHN, User
 from ..sms import notice
 from . import bp, pending, sms_challenge
@@ -149,6 +149,7 @@ def challenge_page():
         "method": method,
         "other_methods": [m for m in methods if m != method],
         "labels": LABELS,
+        "switch_labels": SWITCH_LABELS,
     }
     if method == METHOD_SMS:
         context["sms"] = sms_challenge.context(

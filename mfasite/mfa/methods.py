@@ -27,6 +27,12 @@ LABELS = {
     METHOD_TOTP: "Authenticator app",
     METHOD_WEBAUTHN: "Security key",
 }
+# How the challenge page offers a switch: "Use <this> instead".
+SWITCH_LABELS = {
+    METHOD_SMS: "a text message code",
+    METHOD_TOTP: "your authenticator app",
+    METHOD_WEBAUTHN: "a security key",
+}
 
 
 def _rows_query(method, user):

@@ -55,6 +55,7 @@ def index():
         security_keys=webauthn.keys_of(current_user),
         events=events.recent(current_user),
         descriptions=events.DESCRIPTIONS,
+        private_details=events.PRIVATE_DETAILS,
         user_sessions=sessions.list_for(current_user),
         allow_multiple=current_app.config["MFA_ALLOW_MULTIPLE"],
         form=ConfirmForm(),
