@@ -23,6 +23,16 @@ def _find_user(email):
     return user
 
 
+def _prompt_password():
+    """Ask for a new password twice and check its length like the sign-up form."""
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    low = current_app.config["PASSWORD_MIN_LENGTH"]
+    high = current_app.config["PASSWORD_MAX_LENGTH"]
+    if not low <= len(password) <= high:
+        raise click.ClickException(f"The password must be {low} to {high} characters.")
+    return password
+
+
 @users_cli.command("create")
 @click.argument("email")
 def create_user(email):
@@ -32,17 +42,7 @@ def create_user(email):
     email = normalize_email(email)
     if not is_valid_email(email):
         raise click.ClickException(f"{email!r} is not a valid email address.")
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    config = current_app.config
-    if (
-        not config["PASSWORD_MIN_LENGTH"]
-        <= len(password)
-        <= config["PASSWORD_MAX_LENGTH"]
-    ):
-        raise click.ClickException(
-            f"The password must be {config['PASSWORD_MIN_LENGTH']} to "
-            f"{config['PASSWORD_MAX_LENGTH']} characters."
-        )
+    password = _prompt_password()
     if db.session.scalar(db.select(User.id).where(User.email == email)):
         raise click.ClickException(f"An account with email {email} already exists.")
 
@@ -52,6 +52,20 @@ def create_user(email):
     events.record(user, events.SIGNUP, detail="created from the command line")
     db.session.commit()
     click.echo(f"Created {email}. MFA will be set up at sign-in.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+def set_password(email):
+    """Give an account a new password (asked for) and end all its sessions."""
+    user = _find_user(email)
+    password = _prompt_password()
+
+    user.password_hash = passwords.hash_password(password)
+    sessions.end_all(user)
+    events.record(user, events.PASSWORD_CHANGED, detail="set by support")
+    db.session.commit()
+    click.echo(f"New password set for {user.email}; every session ended.")
 
 
 @mfa_cli.command("reset")

@@ -104,6 +104,42 @@ def test_users_create_takes_no_password_on_command_line(runner, app):
     assert rows(app, User) == []
 
 
+# flask users set-password
+
+
+def test_users_set_password_changes_it_and_ends_sessions(
+    runner, app, client, actions, user_with_totp
+):
+    actions.signin()
+    actions.challenge(totp_now(user_with_totp["secret"]))
+    assert _count(app, UserSession) == 1
+
+    result = runner.invoke(
+        args=["users", "set-password", "ADA@example.com"],
+        input="a brand new passphrase\na brand new passphrase\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "New password set for ada@example.com" in result.output
+    assert _count(app, UserSession) == 0
+    assert PasswordHasher().verify(
+        rows(app, User)[0].password_hash, "a brand new passphrase"
+    )
+    assert (events.PASSWORD_CHANGED, "set by support") in _events(app)
+
+
+def test_users_set_password_refuses_short_password(runner, app, user_with_totp):
+    before = rows(app, User)[0].password_hash
+
+    result = runner.invoke(
+        args=["users", "set-password", "ada@example.com"], input="short\nshort\n"
+    )
+
+    assert result.exit_code == 1
+    assert "The password must be 8 to 128 characters." in result.output
+    assert rows(app, User)[0].password_hash == before
+
+
 # flask mfa reset
 
 
