@@ -69,6 +69,9 @@ class Defaults:
     SECOND_FACTOR_LIMIT = "100 per day"
     # Texts one signed-in user may ask for, to any numbers.
     SMS_SEND_LIMIT = "10 per hour"
+    SMS_SEND_IP_LIMIT = "20 per hour"
+    # Every form and security-key answer is a few kilobytes; refuse more unread.
+    MAX_CONTENT_LENGTH = 64 * 1024
     WEBHOOK_IP_LIMIT = "120 per minute"
 
     # CSRFProtect reads the token from this header on HTMX requests.

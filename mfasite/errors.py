@@ -71,6 +71,11 @@ def register(app):
     def bad_request(error):
         return error_page(400, "Bad request", "That request was not valid.")
 
+    @app.errorhandler(413)
+    def too_large(error):
+        log.info("request refused: body too large path=%s", request.path)
+        return error_page(413, "Too large", "That request was too large to accept.")
+
     @app.errorhandler(404)
     def not_found(error):
         return error_page(404, "Not found", "That page does not exist.")

@@ -103,6 +103,7 @@ BUDGET_SPENT = {
         "Please wait {wait} and try again."
     ),
     "sms-send": "Too many texts were asked for. Please wait {wait} and try again.",
+    "sms-send-ip": "Too many texts were asked for. Please wait {wait} and try again.",
 }
 LIMITS_UNAVAILABLE = (
     "Verification is briefly unavailable. Please try again in a minute."

@@ -50,6 +50,9 @@ SECOND_FACTOR = Budget("second-factor", "SECOND_FACTOR_LIMIT")
 # Texts a signed-in user asks for (enrollment, re-authentication, password
 # change): new numbers escape the per-number cap, this budget does not.
 SMS_SEND = Budget("sms-send", "SMS_SEND_LIMIT")
+# The same texts counted per address, so fresh accounts from one place cannot
+# each spend a full budget (SMS pumping).
+SMS_SEND_IP = Budget("sms-send-ip", "SMS_SEND_IP_LIMIT")
 # The scope the per-account wrong-password limit is counted under.
 PASSWORD_FAILURES = "password-failures"
 
@@ -78,6 +81,12 @@ def spend(budget, key):
 
     log.info("rate limit reached: %s key=%s", budget.name, key)
     raise LimitReached(budget, reset_at - time.time())
+
+
+def spend_sms_send(user):
+    """Spend one text of the user's budget and of their address's (see spend)."""
+    spend(SMS_SEND_IP, request.remote_addr)
+    spend(SMS_SEND, user.id)
 
 
 def spend_code_attempt(user):

@@ -213,3 +213,12 @@ def test_every_post_route_needs_token(client, app, actions):
 
     assert _database(app) == before
     assert checked >= len(FORMS)
+
+
+def test_oversized_form_is_refused_unread(client, app):
+    response = client.post(
+        "/signin", data={"email": "a" * (70 * 1024), "password": "x"}
+    )
+
+    assert response.status_code == 413
+    assert "That request was too large to accept." in response.get_data(as_text=True)

@@ -42,6 +42,34 @@ def test_enrollment_texts_limited_per_account_whatever_the_number(app, actions, 
     assert count(app, SmsSend, phone_e164="+12125550187") == 0
 
 
+def test_enrollment_texts_limited_per_address_across_accounts(app, sms):
+    app.config["SMS_SEND_IP_LIMIT"] = "3 per hour"
+    numbers = ["(202) 555-0143", THIRD_PHONE, "(312) 555-0143", "(617) 555-0143"]
+    statuses = []
+    for index, number in enumerate(numbers):
+        client = app.test_client()
+        client.post_form(
+            "/signup",
+            {
+                "email": f"user{index}@example.com",
+                "password": "correct horse battery",
+                "confirm": "correct horse battery",
+            },
+            token_from="/signup",
+        )
+        statuses.append(
+            client.post_form(
+                f"{SECURITY}/sms",
+                {"country": "+1", "phone": number},
+                token_from=SECURITY,
+            ).status_code
+        )
+
+    assert statuses == [200, 200, 200, 429]
+    assert len(outbox(app)) == 3
+    assert count(app, SmsSend, phone_e164="+16175550143") == 0
+
+
 def test_reauthentication_texts_share_the_budget(app, client, actions, sms):
     actions.signup()
     sms.enroll()

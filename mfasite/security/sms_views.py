@@ -79,7 +79,7 @@ def enroll_sms():
         status = 400 if form.is_submitted() else 200
         return _phone_step(form, status)
 
-    ratelimits.spend(ratelimits.SMS_SEND, current_user.id)
+    ratelimits.spend_sms_send(current_user)
     outcome = sms.start_enrollment(current_user, form.e164)
     if outcome is not sms.Outcome.SENT:
         log.info(
@@ -132,7 +132,7 @@ def verify_sms():
 
 def _text_reauth_code():
     """Text a re-authentication code; return the notice the step shows."""
-    ratelimits.spend(ratelimits.SMS_SEND, current_user.id)
+    ratelimits.spend_sms_send(current_user)
     outcome = sms.send_reauth_code(current_user)
     device = sms.confirmed_device(current_user)
     if outcome is sms.Outcome.SENT:
