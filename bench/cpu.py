@@ -1,0 +1,43 @@
+"""CPU time from /proc: ours (workers, load generator) and the whole machine's."""
+
+import os
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_seconds(pid):
+    """User plus system CPU seconds a process has used so far (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def machine_busy_seconds():
+    """CPU seconds every core has spent on anything but idling, since boot."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields) - idle - iowait) / _TICKS
+
+
+class Sample:
+    """CPU used by given processes and by the machine between two points."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.start = self._read()
+
+    def _read(self):
+        return (
+            {pid: process_seconds(pid) for pid in self.pids},
+            machine_busy_seconds(),
+        )
+
+    def finish(self):
+        ours_before, machine_before = self.start
+        ours_after, machine_after = self._read()
+        used = {pid: ours_after[pid] - ours_before[pid] for pid in self.pids}
+        return used, machine_after - machine_before

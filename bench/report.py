@@ -1,0 +1,327 @@
+"""The results: one JSON file, one table, and each target printed as met or not."""
+
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+from pathlib import Path
+
+# Flat means the largest level is at most this much slower than the smallest.
+GROWTH_TOLERANCE = 1.5
+SECURITY_RATIO = 0.6
+SIGNIN_PAGE_RATIO = 0.8
+SIGNIN_OVERHEAD_MS = 5.0
+PAGE_QUERIES = 4
+
+# Which measured step is the headline figure of each kind of scenario.
+_HEADLINE = {"signin": "sign-in"}
+
+
+def slug(name):
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def machine_note():
+    """Say how busy the machine already is: other work skews every figure."""
+    load1, _, _ = os.getloadavg()
+    cores = len(os.sched_getaffinity(0))
+    print(f"load average {load1:.2f} on {cores} cores before the run")
+    if load1 > 0.5 * cores:
+        print("warning: the machine is busy; figures will be lower and noisier")
+
+
+def cpu_shares(used, machine, generator_pid, window):
+    """CPU seconds in the measured window: workers, load generator, everything else."""
+    generator = used.pop(generator_pid)
+    workers = sum(used.values())
+    return {
+        "window_s": window,
+        "workers_s": round(workers, 2),
+        "generator_s": round(generator, 2),
+        "other_s": round(max(0.0, machine - workers - generator), 2),
+    }
+
+
+def _headline(name, result):
+    metrics = result["metrics"]
+    key = next(
+        (k for k in (_HEADLINE.get(result.get("kind")), name) if k in metrics), None
+    )
+    if key is None:
+        key = next(iter(metrics), None)
+    return metrics.get(key, {"count": 0, "per_s": 0.0, "p50_ms": 0.0, "p99_ms": 0.0})
+
+
+def _row(name, result, bare_per_s):
+    if "skipped" in result:
+        return {"skipped": result["skipped"]}
+    headline = _headline(name, result)
+    cores = len(os.sched_getaffinity(0))
+    shares = result["cpu"]
+    count = headline["count"]
+    return {
+        "per_s": headline["per_s"],
+        "p50_ms": headline["p50_ms"],
+        "p99_ms": headline["p99_ms"],
+        "ratio_to_bare_page": round(headline["per_s"] / bare_per_s, 3)
+        if bare_per_s
+        else None,
+        "worker_cpu_ms": round(shares["workers_s"] * 1000 / count, 2)
+        if count
+        else None,
+        "other_cpu_pct": round(100 * shares["other_s"] / (shares["window_s"] * cores)),
+        "errors": result["errors"],
+    }
+
+
+def _git_commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _signin(bench):
+    one = bench.scenarios.get("sign-in, 1 client", {}).get("metrics", {})
+    posts = one.get("password+code POSTs", {}).get("p50_ms")
+    argon2 = one.get("Argon2 verify alone", {}).get("p50_ms")
+    if posts is None or argon2 is None:
+        return {}
+    return {
+        "password_and_code_posts_p50_ms": posts,
+        "argon2_verify_p50_ms": argon2,
+        "overhead_p50_ms": round(posts - argon2, 2),
+    }
+
+
+def _growth(bench):
+    table = {}
+    for users, scenarios in sorted(bench.growth.items()):
+        table[users] = {
+            name: {
+                key: _headline(name, result)[key]
+                for key in ("per_s", "p50_ms", "p99_ms")
+            }
+            for name, result in scenarios.items()
+        }
+        table[users]["max_page_queries"] = _max_page_queries(bench.queries[users])
+    return table
+
+
+def _max_page_queries(routes):
+    return max(
+        (route["queries"] for name, route in routes.items() if name.startswith("GET")),
+        default=0,
+    )
+
+
+def build(bench):
+    bare = "bare Flask: template page"
+    bare_per_s = _headline(bare, bench.scenarios[bare])["per_s"]
+    args = bench.args
+    results = {
+        "meta": {
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "commit": _git_commit(),
+            "db": args.db,
+            "users": args.users,
+            "events_per_user": args.events,
+            "clients": args.clients,
+            "duration_s": args.duration,
+            "workers": args.workers,
+            "cores": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
+            "seconds": bench.seconds,
+            "seeding_s": bench.seconds_seeding,
+        },
+        "scenarios": {
+            name: _row(name, result, bare_per_s)
+            for name, result in bench.scenarios.items()
+        },
+        "signin": _signin(bench),
+        "queries": bench.queries,
+        "growth": _growth(bench),
+        "memory": bench.memory,
+        "errors": bench.errors,
+        "raw": bench.scenarios,
+    }
+    results["targets"] = targets(results)
+    return results
+
+
+def _target(name, value, met):
+    return {"name": name, "value": value, "met": bool(met)}
+
+
+def _ratio_target(results, scenario, limit):
+    ratio = results["scenarios"][scenario]["ratio_to_bare_page"]
+    return _target(
+        f"{scenario} throughput >= {limit} x bare template page",
+        ratio,
+        ratio is not None and ratio >= limit,
+    )
+
+
+def _growth_targets(results):
+    growth = results["growth"]
+    if len(growth) < 2:
+        return []
+    smallest, largest = growth[min(growth)], growth[max(growth)]
+    found = []
+    for name in ("Password & Security page", "sign-in, all clients"):
+        change = largest[name]["p50_ms"] / max(smallest[name]["p50_ms"], 0.001)
+        found.append(
+            _target(
+                f"{name} p50 flat from {min(growth):,} to {max(growth):,} users "
+                f"(<= {GROWTH_TOLERANCE}x)",
+                round(change, 2),
+                change <= GROWTH_TOLERANCE,
+            )
+        )
+    return found
+
+
+def targets(results):
+    signin = results["signin"]
+    queries = results["queries"]
+    main = queries[results["meta"]["users"]]
+    counts_by_level = [
+        {route: row["queries"] for route, row in routes.items()}
+        for routes in queries.values()
+    ]
+    hook_adds = max(
+        row["hook_adds"] for routes in queries.values() for row in routes.values()
+    )
+    return [
+        _ratio_target(results, "Password & Security page", SECURITY_RATIO),
+        _ratio_target(results, "sign-in page", SIGNIN_PAGE_RATIO),
+        _target(
+            f"sign-in overhead beyond Argon2 <= {SIGNIN_OVERHEAD_MS} ms at p50",
+            signin.get("overhead_p50_ms"),
+            signin and signin["overhead_p50_ms"] <= SIGNIN_OVERHEAD_MS,
+        ),
+        _target(
+            "MFA hook adds no query for an enrolled user", hook_adds, hook_adds == 0
+        ),
+        _target(
+            f"no page issues more than {PAGE_QUERIES} queries",
+            _max_page_queries(main),
+            _max_page_queries(main) <= PAGE_QUERIES,
+        ),
+        _target(
+            "no route's query count grows with users or events",
+            "same at every level" if _all_equal(counts_by_level) else "differs",
+            _all_equal(counts_by_level),
+        ),
+        *_growth_targets(results),
+        _target(
+            f"zero errors at {results['meta']['clients']} clients",
+            len(results["errors"]),
+            not results["errors"],
+        ),
+    ]
+
+
+def _all_equal(items):
+    return all(item == items[0] for item in items)
+
+
+def write(results, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+def _fmt(value, digits=1):
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(results):
+    meta = results["meta"]
+    lines = [
+        "",
+        f"mfasite benchmark: {meta['db']}, {meta['users']:,} users x "
+        f"{meta['events_per_user']} events, {meta['clients']} clients, "
+        f"{meta['duration_s']:g} s per scenario, {meta['workers']} gunicorn workers "
+        f"on {meta['cores']} cores ({meta['seconds']} s in all)",
+        "",
+        f"{'':34}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}"
+        f"{'CPU ms':>8}{'other%':>8}{'errors':>8}",
+    ]
+    for name, row in results["scenarios"].items():
+        if "skipped" in row:
+            lines.append(f"{name:34}skipped: {row['skipped']}")
+            continue
+        lines.append(
+            f"{name:34}{_fmt(row['per_s']):>9}{_fmt(row['p50_ms']):>9}"
+            f"{_fmt(row['p99_ms']):>9}{_fmt(row['ratio_to_bare_page'], 2):>8}"
+            f"{_fmt(row['worker_cpu_ms'], 2):>8}{_fmt(row['other_cpu_pct']):>8}"
+            f"{_fmt(row['errors']):>8}"
+        )
+    lines += _signin_lines(results["signin"])
+    lines += _query_lines(results["queries"][meta["users"]], meta["users"])
+    lines += _growth_lines(results["growth"])
+    memory = results["memory"]
+    lines += [
+        "",
+        f"Memory after the run (RSS): master {memory['master_mib']} MiB, workers "
+        + ", ".join(f"{mib} MiB" for mib in memory["workers_mib"]),
+        "",
+        "Targets",
+    ]
+    for target in results["targets"]:
+        mark = "met    " if target["met"] else "NOT MET"
+        lines.append(f"  [{mark}] {target['name']}: {_fmt(target['value'], 2)}")
+    if results["errors"]:
+        lines += ["", "Errors:"] + [f"  {error}" for error in results["errors"]]
+    return "\n".join(lines)
+
+
+def _signin_lines(signin):
+    if not signin:
+        return []
+    return [
+        "",
+        f"Sign-in at 1 client: password + code POSTs p50 "
+        f"{signin['password_and_code_posts_p50_ms']} ms, Argon2 verify alone "
+        f"{signin['argon2_verify_p50_ms']} ms, overhead {signin['overhead_p50_ms']} ms",
+    ]
+
+
+def _query_lines(routes, users):
+    lines = [
+        "",
+        f"{f'Queries per request ({users:,} users)':50}{'queries':>9}"
+        f"{'no hook':>9}{'hook adds':>11}",
+    ]
+    for name, row in routes.items():
+        lines.append(
+            f"{name:50}{row['queries']:>9}{row['without_hook']:>9}{row['hook_adds']:>11}"
+        )
+    return lines
+
+
+def _growth_lines(growth):
+    if not growth:
+        return []
+    levels = sorted(growth)
+    lines = ["", f"{'Growth (users)':34}" + "".join(f"{n:>12,}" for n in levels)]
+    for name in ("Password & Security page", "sign-in, all clients"):
+        for key, label in (("p50_ms", "p50 ms"), ("per_s", "per s")):
+            values = "".join(f"{_fmt(growth[n][name][key]):>12}" for n in levels)
+            lines.append(f"{f'{name} {label}':34}{values}")
+    values = "".join(f"{growth[n]['max_page_queries']:>12}" for n in levels)
+    lines.append(f"{'most queries on a page':34}{values}")
+    return lines
