@@ -27,14 +27,14 @@ ENROLL_ENDPOINTS = {METHOD_TOTP: "security.enroll_totp"}
 @allow(UNENROLLED)
 def index():
     """The Password & Security page."""
-    active = methods.active_methods(current_user)
+    active, backup_codes_left = methods.active_methods_and_backup_codes(current_user)
     return render_template(
         "security/index.html",
         methods=METHODS,
         active=active,
         labels=methods.LABELS,
         enroll_endpoints=ENROLL_ENDPOINTS,
-        backup_codes_left=recovery.remaining(current_user) if active else None,
+        backup_codes_left=backup_codes_left if active else None,
         events=events.recent(current_user),
         descriptions=events.DESCRIPTIONS,
         user_sessions=sessions.list_for(current_user),
