@@ -92,18 +92,20 @@ def _redirect_within_security(target):
 @fresh_auth_required
 def enroll_totp():
     """Authenticator app, step 1: a new secret as a QR code and as text."""
+    # Read before the commit, which expires the user and would reload the row.
+    email = current_user.email
     device = totp.start_enrollment(current_user)
     secret = totp.secret_of(device)
     db.session.commit()
 
     site_name = current_app.config["SITE_NAME"]
-    uri = totp.provisioning_uri(secret, current_user.email, site_name)
+    uri = totp.provisioning_uri(secret, email, site_name)
     return render_step(
         "security/_totp_qr.html",
         "Set up an authenticator app",
         qr_svg=totp.qr_svg(uri),
         secret=secret,
-        label=f"{site_name}: {current_user.email}",
+        label=f"{site_name}: {email}",
     )
 
 
