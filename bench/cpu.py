@@ -18,9 +18,10 @@ def process_seconds(pid):
 
 def machine_busy_seconds():
     """CPU seconds every core has spent on anything but idling, since boot."""
-    fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
-    idle, iowait = fields[3], fields[4]
-    return (sum(fields) - idle - iowait) / _TICKS
+    # user, nice, system, then idle and iowait (skipped), irq, softirq. Steal is
+    # time the hypervisor gave to another machine: not work done here.
+    fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:8]]
+    return (sum(fields[:3]) + sum(fields[5:7])) / _TICKS
 
 
 class Sample:

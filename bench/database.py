@@ -48,3 +48,15 @@ def drop(kind, url):
         return
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{_name(url)}" WITH (FORCE)')
+
+
+def backend_pids(kind, url):
+    """PostgreSQL processes serving the benchmark's database (none for SQLite)."""
+    if kind != "postgres" or url is None:
+        return []
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]

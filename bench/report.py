@@ -32,15 +32,17 @@ def machine_note():
         print("warning: the machine is busy; figures will be lower and noisier")
 
 
-def cpu_shares(used, machine, generator_pid, window):
-    """CPU seconds in the measured window: workers, load generator, everything else."""
+def cpu_shares(used, machine, generator_pid, db_pids, window):
+    """CPU seconds in the measured window: workers, database, load generator, rest."""
     generator = used.pop(generator_pid)
+    database = sum(used.pop(pid) for pid in db_pids)
     workers = sum(used.values())
     return {
         "window_s": window,
         "workers_s": round(workers, 2),
+        "database_s": round(database, 2),
         "generator_s": round(generator, 2),
-        "other_s": round(max(0.0, machine - workers - generator), 2),
+        "other_s": round(max(0.0, machine - workers - database - generator), 2),
     }
 
 
@@ -68,12 +70,16 @@ def _row(name, result, bare_per_s):
         "ratio_to_bare_page": round(headline["per_s"] / bare_per_s, 3)
         if bare_per_s
         else None,
-        "worker_cpu_ms": round(shares["workers_s"] * 1000 / count, 2)
-        if count
-        else None,
+        "worker_cpu_ms": _per(shares["workers_s"], count),
+        "database_cpu_ms": _per(shares["database_s"], count),
         "other_cpu_pct": round(100 * shares["other_s"] / (shares["window_s"] * cores)),
         "errors": result["errors"],
     }
+
+
+def _per(seconds, count):
+    """Milliseconds per request (or per flow)."""
+    return round(seconds * 1000 / count, 2) if count else None
 
 
 def _git_commit():
@@ -151,6 +157,7 @@ def build(bench):
         "growth": _growth(bench),
         "memory": bench.memory,
         "errors": bench.errors,
+        "profiles": bench.profiles,
         "raw": bench.scenarios,
     }
     results["targets"] = targets(results)
@@ -258,7 +265,7 @@ def table(results):
         f"on {meta['cores']} cores ({meta['seconds']} s in all)",
         "",
         f"{'':34}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}"
-        f"{'CPU ms':>8}{'other%':>8}{'errors':>8}",
+        f"{'CPU ms':>8}{'DB ms':>7}{'other%':>8}{'errors':>8}",
     ]
     for name, row in results["scenarios"].items():
         if "skipped" in row:
@@ -267,12 +274,14 @@ def table(results):
         lines.append(
             f"{name:34}{_fmt(row['per_s']):>9}{_fmt(row['p50_ms']):>9}"
             f"{_fmt(row['p99_ms']):>9}{_fmt(row['ratio_to_bare_page'], 2):>8}"
-            f"{_fmt(row['worker_cpu_ms'], 2):>8}{_fmt(row['other_cpu_pct']):>8}"
+            f"{_fmt(row['worker_cpu_ms'], 2):>8}{_fmt(row['database_cpu_ms'], 2):>7}"
+            f"{_fmt(row['other_cpu_pct']):>8}"
             f"{_fmt(row['errors']):>8}"
         )
     lines += _signin_lines(results["signin"])
     lines += _query_lines(results["queries"][meta["users"]], meta["users"])
     lines += _growth_lines(results["growth"])
+    lines += _profile_lines(results["profiles"])
     memory = results["memory"]
     lines += [
         "",
@@ -324,4 +333,12 @@ def _growth_lines(growth):
             lines.append(f"{f'{name} {label}':34}{values}")
     values = "".join(f"{growth[n]['max_page_queries']:>12}" for n in levels)
     lines.append(f"{'most queries on a page':34}{values}")
+    return lines
+
+
+def _profile_lines(profiles):
+    lines = []
+    for name, found in profiles.items():
+        lines += ["", f"Where the workers were during {name} ({found['file']}):"]
+        lines += [f"  {share:6.1%}  {frame}" for share, frame in found["top"]]
     return lines

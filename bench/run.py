@@ -101,6 +101,8 @@ class Bench:
         self.errors = []
         self.profiles = {}
         self.webhook_found = has_webhook_route(self.config("sqlite://"))
+        # The database of the level being measured; None while the bare app runs.
+        self.url = None
 
     def config(self, url, server=None):
         config = {**self.settings, "SQLALCHEMY_DATABASE_URI": url}
@@ -134,11 +136,11 @@ class Bench:
         process.stdin.write(json.dumps(spec))
         process.stdin.close()
 
-        pids = [*server.worker_pids(), process.pid]
         sample = recording = used = None
         for line in process.stderr:
             if line.strip() == load.MEASURE_START:
-                sample = cpu.Sample(pids)
+                db_pids = database.backend_pids(self.args.db, self.url)
+                sample = cpu.Sample([*server.worker_pids(), process.pid, *db_pids])
                 recording = self._start_profile(server, spec)
             elif line.strip() == load.MEASURE_END and sample is not None:
                 used = sample.finish()
@@ -148,7 +150,7 @@ class Bench:
         if process.wait() != 0 or not result or used is None:
             raise RuntimeError(f"load generator failed on {spec['name']}")
 
-        result["cpu"] = report.cpu_shares(*used, process.pid, spec["duration"])
+        result["cpu"] = report.cpu_shares(*used, process.pid, db_pids, spec["duration"])
         self._finish_profile(recording, spec["name"], result)
         if result["errors"]:
             self.errors.append(f"{spec['name']}: {result['error_kinds']}")
@@ -203,7 +205,7 @@ class Bench:
         """Seed a database with `users` accounts, serve it, and measure it."""
         args = self.args
         print(f"{users:,} users, {args.events} events each ({args.db})")
-        url = database.fresh(args.db, args.pg_url, self.workdir, users)
+        url = self.url = database.fresh(args.db, args.pg_url, self.workdir, users)
         try:
             self.seconds_seeding[users] = round(
                 seed.seed(self.config(url), users, args.events), 1
