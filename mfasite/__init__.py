@@ -40,10 +40,12 @@ def create_app(overrides=None):
     from .cli import mfa_cli, users_cli
     from .enforcement import enforce_mfa
     from .security import bp as security_bp
+    from .sms import init_app as init_sms
 
     app.register_blueprint(account_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(security_bp)
+    init_sms(app)
     app.before_request(enforce_mfa)
     app.cli.add_command(users_cli)
     app.cli.add_command(mfa_cli)

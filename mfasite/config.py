@@ -49,6 +49,46 @@ class Defaults:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
+    # A development instance: enables the SMS console backend and its outbox page.
+    # `./dev serve` turns it on; a production instance leaves it off.
+    DEVELOPMENT = False
+    # The site's address as the internet sees it; Twilio signs webhooks with it.
+    PUBLIC_BASE_URL = None
+
+    # SMS: "auto" picks Twilio when it is configured, else the console backend
+    # in development, else no SMS at all. "twilio", "console" or "none" force one.
+    SMS_BACKEND = "auto"
+    TWILIO_ACCOUNT_SID = None
+    TWILIO_AUTH_TOKEN = None
+    TWILIO_FROM_NUMBER = None
+    TWILIO_MESSAGING_SERVICE_SID = None
+    TWILIO_TIMEOUT = 10.0  # seconds for each request to the Twilio API
+    SMS_CODE_TTL = 10 * 60
+    # Messages to one number per rolling hour, whoever asks: caps the bill.
+    SMS_HOURLY_CAP_PER_NUMBER = 5
+    # NANP regions accepted for enrollment (e.g. "US,CA"); empty accepts all of +1.
+    SMS_ALLOWED_REGIONS = []
+    SMS_PROGRAM_NAME = None  # defaults to "<SITE_NAME> sign-in codes"
+    # The number users text HELP, STOP or START to; defaults to TWILIO_FROM_NUMBER.
+    SMS_PROGRAM_NUMBER = None
+    SMS_SUPPORT_CONTACT = None  # an email address or URL for the HELP reply
+    # Turn off when the Twilio account already answers HELP, STOP and START.
+    SMS_WEBHOOK_REPLIES = True
+    # Security keys are bound to the relying party id (a host name) and only
+    # answer pages on the exact origin. Unset, both come from PUBLIC_BASE_URL,
+    # or are http://localhost:5000 for development.
+    WEBAUTHN_RP_ID = None
+    WEBAUTHN_ORIGIN = None
+    WEBAUTHN_RP_NAME = None  # SITE_NAME when unset
+    # "discouraged" suits a second factor: the password is the first. Set
+    # "preferred" or "required" to ask keys for a PIN or biometric too.
+    WEBAUTHN_USER_VERIFICATION = "discouraged"
+    WEBAUTHN_CHALLENGE_TTL = 5 * 60
+    # How long the browser waits for the key, in milliseconds (a hint).
+    WEBAUTHN_TIMEOUT_MS = 2 * 60 * 1000
+    # A key's answer is a few kilobytes; larger bodies are refused unread.
+    WEBAUTHN_MAX_BODY = 16 * 1024
+
 
 def _parse(raw, default):
     """Read an environment string as the type of the setting's default."""
@@ -56,6 +96,8 @@ def _parse(raw, default):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     if isinstance(default, list):
         return [item.strip() for item in raw.split(",") if item.strip()]
     return raw

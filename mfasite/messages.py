@@ -41,3 +41,74 @@ CSRF_FAILED = (
     "This form expired or was sent without its security token. "
     "Reload the page and try again."
 )
+
+# SMS codes. "{phone}" is the user's number masked, "{number}" the program's.
+PHONE_REQUIRED = "Enter your mobile phone number."
+PHONE_LETTERS = "Enter the phone number with digits only, no letters."
+PHONE_NOT_NANP = (
+    "Enter a US or Canadian number: only country code +1 is supported for texts."
+)
+PHONE_TOO_SHORT = "That number is too short. Enter the area code and the 7 digits."
+PHONE_INVALID = "That is not a valid phone number. Check the area code and number."
+PHONE_REGION_REFUSED = "Texts can only go to numbers in these regions: {regions}."
+SMS_CODE_SENT = "Enter the 6-digit code we sent to {phone}."
+SMS_ENROLL_TOO_MANY = (
+    "Too many incorrect codes. Enter your number again for a new code."
+)
+SMS_UNKNOWN_PROGRAM_NUMBER = "the number your codes come from"
+
+# What a user reads when a code could not be texted, by where they are.
+SMS_SIGNIN_NOTICES = {
+    "opted_out": "You have opted out of SMS. Use a backup code, or text START to "
+    "{number}.",
+    "unsubscribed": "Your number has opted out of our texts. Text START to {number} "
+    "or use another method.",
+    "invalid_number": "We can't text {phone}: it is not a valid phone number. "
+    "Use a backup code.",
+    "not_mobile": "We can't text {phone}: it is not a mobile number. "
+    "Use a backup code.",
+    "failed": "The code could not be sent. Use a backup code, or cancel and sign in "
+    "again in a few minutes.",
+    "capped": "Too many codes were sent to your number in the last hour. "
+    "Use a backup code, or try again later.",
+    "unavailable": "Text message codes are not available right now. Use a backup code.",
+}
+SMS_ENROLL_NOTICES = {
+    "opted_out": "This number has opted out of our texts. Text START to {number}, "
+    "then try again.",
+    "unsubscribed": "This number has opted out of our texts. Text START to {number}, "
+    "then try again.",
+    "invalid_number": "We can't text that number: it is not a valid phone number.",
+    "not_mobile": "That is not a mobile number. Enter a number that can receive texts.",
+    "failed": "The code could not be sent. Try again in a few minutes, or choose "
+    "another method.",
+    "capped": "Too many codes were sent to this number in the last hour. "
+    "Try again later.",
+    "unavailable": "Text message codes are not available on this site.",
+}
+SMS_REAUTH_NOTICES = {
+    **SMS_SIGNIN_NOTICES,
+    "failed": "The code could not be sent. Use a backup code, or try again in a few "
+    "minutes.",
+}
+SECURITY_KEY_FAILED = (
+    "That security key could not be used. Try again, or use another method."
+)
+SECURITY_KEY_CANCELLED = (
+    "The security key request was cancelled or timed out. Try again when your key "
+    "is ready."
+)
+SECURITY_KEY_UNSUPPORTED = (
+    "This browser cannot use security keys. Use another method, or a current "
+    "version of Chrome, Edge, Firefox or Safari."
+)
+SECURITY_KEY_NEEDS_SCRIPT = (
+    "Security keys need JavaScript. Turn it on for this site, or use another method."
+)
+SECURITY_KEY_REGISTERED = "This security key is already registered to your account."
+KEY_NICKNAME_REQUIRED = "Enter a name for this key."
+KEY_NICKNAME_TOO_LONG = "Use at most {max} characters."
+KEY_NICKNAME_TAKEN = "You already have a key with this name."
+KEY_ADDED = "Security key “{nickname}” was added."
+KEY_RENAMED = "Security key renamed to “{nickname}”."
+KEY_REMOVED = "Security key “{nickname}” was removed."

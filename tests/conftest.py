@@ -7,6 +7,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 from flask.testing import FlaskClient
+from sms_support import fake_twilio, sms, user_with_sms  # noqa: F401  (fixtures)
 
 from mfasite import clock, create_app
 from mfasite.extensions import db
@@ -37,6 +38,13 @@ def test_config(tmp_path_factory):
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
+        # Texts go to the console backend unless a test aims Twilio at the fake;
+        # Twilio settings in the environment must never reach the real API.
+        "SMS_BACKEND": "auto",
+        "TWILIO_ACCOUNT_SID": None,
+        "TWILIO_AUTH_TOKEN": None,
+        "TWILIO_FROM_NUMBER": None,
+        "TWILIO_MESSAGING_SERVICE_SID": None,
     }
 
 

@@ -15,14 +15,15 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import events, messages, passwords, sessions
+from .. import events, key_script, messages, passwords, sessions
 from ..enforcement import PENDING, UNENROLLED, allow
 from ..extensions import db
-from ..mfa import challenge
+from ..mfa import challenge, webauthn
 from ..mfa.errors import MfaError
 from ..mfa.methods import LABELS, active_methods
-from ..models import User
-from . import bp, pending
+from ..models import METHOD_SMS, METHOD_WEBAUTHN, User
+from ..sms import notice
+from . import bp, pending, sms_challenge
 from .forms import CodeForm, SignInForm, SignUpForm
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def _finish_signin(user):
     if not user.has_mfa:
         user.signins_without_mfa += 1
     next_url = sessions.start(user)
+    notice.refresh(user)
     events.record(user, events.SIGNIN)
     db.session.commit()
     return redirect(_safe_next(next_url) or url_for("account.home"), 303)
@@ -134,6 +136,13 @@ def challenge_page():
         "other_methods": [m for m in methods if m != method],
         "labels": LABELS,
     }
+    if method == METHOD_SMS:
+        context["sms"] = sms_challenge.context(
+            pending_signin, send=request.method == "GET"
+        )
+    if method == METHOD_WEBAUTHN:
+        context["key_config"] = key_step_config(pending_signin)
+        db.session.commit()
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
         return render_template("auth/challenge.html", **context), status
@@ -151,6 +160,14 @@ def challenge_page():
     return _finish_signin(user)
 
 
+def key_step_config(pending_signin):
+    """A fresh sign-in challenge for the "Use security key" button."""
+    options = webauthn.authentication_options(pending_signin.user, pending_signin)
+    return key_script.config(
+        "get", options, url_for("auth.verify_key"), "security-key-step"
+    )
+
+
 def _backup_message(left):
     if left == 0:
         return messages.BACKUP_CODE_LAST
@@ -158,12 +175,21 @@ def _backup_message(left):
 
 
 def _refuse_code(pending_signin, method, error, context):
+    if not count_refusal(pending_signin, method, error):
+        return redirect(url_for("auth.signin"), 303)
+    context["form"].code.errors.append(messages.INVALID_CODE)
+    return render_template("auth/challenge.html", **context), 400
+
+
+def count_refusal(pending_signin, method, error):
+    """Log and count a refused second factor; False when the sign-in is over."""
     user = pending_signin.user
     log.info(
-        "second factor refused user=%s method=%s reason=%s",
+        "second factor refused user=%s method=%s reason=%s detail=%r",
         user.id,
         method,
         type(error).__name__,
+        str(error),
     )
     events.record(user, events.SECOND_FACTOR_FAILED, detail=LABELS.get(method))
     left = challenge.record_failure(
@@ -175,11 +201,10 @@ def _refuse_code(pending_signin, method, error, context):
         pending.discard()
         db.session.commit()
         flash(messages.TOO_MANY_ATTEMPTS, "error")
-        return redirect(url_for("auth.signin"), 303)
+        return False
 
     db.session.commit()
-    context["form"].code.errors.append(messages.INVALID_CODE)
-    return render_template("auth/challenge.html", **context), 400
+    return True
 
 
 @bp.route("/signin/cancel", methods=["POST"])

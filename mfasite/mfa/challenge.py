@@ -2,8 +2,8 @@
 
 from .. import clock
 from ..extensions import db
-from ..models import METHOD_TOTP, PendingSignIn
-from . import recovery, totp
+from ..models import METHOD_SMS, METHOD_TOTP, METHOD_WEBAUTHN, PendingSignIn
+from . import recovery, sms, totp, webauthn
 from .errors import MethodUnavailable
 
 BACKUP = "backup"
@@ -16,6 +16,10 @@ def _verify_totp(pending, response):
     totp.verify(device, response)
 
 
+def _verify_webauthn(pending, response):
+    return webauthn.authenticate(pending.user, pending, response)
+
+
 def _verify_backup(pending, response):
     return recovery.consume(pending.user, response)
 
@@ -23,6 +27,9 @@ def _verify_backup(pending, response):
 # Each verifier raises an MfaError or returns a detail for the caller.
 VERIFIERS = {
     METHOD_TOTP: _verify_totp,
+    METHOD_SMS: sms.verify_signin_code,
+    # The answer here is the JSON a security key gave, posted by the page script.
+    METHOD_WEBAUTHN: _verify_webauthn,
     BACKUP: _verify_backup,
 }
 

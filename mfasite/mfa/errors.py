@@ -27,3 +27,19 @@ class EnrollmentNotStarted(MfaError):
 
 class MethodUnavailable(MfaError):
     """The method cannot be used right now (for example, SMS opted out)."""
+
+
+class InvalidResponse(MfaError):
+    """A security key's answer failed a WebAuthn check or could not be read."""
+
+
+class CredentialInUse(MfaError):
+    """The security key being registered is already registered."""
+
+
+class SignCountRegressed(MfaError):
+    """A key's signature counter did not increase: the key may have been cloned."""
+
+    def __init__(self, message, nickname):
+        super().__init__(message)
+        self.nickname = nickname

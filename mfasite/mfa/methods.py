@@ -2,6 +2,7 @@
 
 from flask import current_app
 
+from .. import clock
 from ..extensions import db
 from ..models import (
     METHOD_SMS,
@@ -72,6 +73,20 @@ def _delete_method(user, method):
     if confirmed is not None:
         statement = statement.where(confirmed)
     db.session.execute(statement)
+
+
+def confirm_device(device):
+    """Mark a newly verified device confirmed and drop the one it replaces."""
+    model = type(device)
+    db.session.execute(
+        db.delete(model).where(
+            model.user_id == device.user_id,
+            model.confirmed_at.is_not(None),
+            model.id != device.id,
+        )
+    )
+    device.confirmed_at = clock.now()
+    return device
 
 
 def activate(user, method):

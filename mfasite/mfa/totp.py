@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import clock
 from ..extensions import db
 from ..models import TotpDevice
-from . import crypto
+from . import crypto, methods
 from .errors import CodeReplayed, EnrollmentNotStarted, InvalidCode
 
 STEP_SECONDS = 30
@@ -107,16 +107,7 @@ def confirm_enrollment(user, code):
         raise EnrollmentNotStarted("no authenticator enrollment in progress")
 
     verify(device, code)
-
-    db.session.execute(
-        db.delete(TotpDevice).where(
-            TotpDevice.user_id == user.id,
-            TotpDevice.confirmed_at.is_not(None),
-            TotpDevice.id != device.id,
-        )
-    )
-    device.confirmed_at = clock.now()
-    return device
+    return methods.confirm_device(device)
 
 
 def provisioning_uri(secret, email, site_name):

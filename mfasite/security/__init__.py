@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("security", __name__, url_prefix="/account/security")
 
-from . import views  # noqa: E402,F401
+from . import sms_views, views, webauthn_views  # noqa: E402,F401

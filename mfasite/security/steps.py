@@ -3,9 +3,12 @@
 from functools import wraps
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from .. import sessions
-from .forms import ReauthForm
+from .. import key_script, sessions
+from ..extensions import db
+from ..mfa import phone, sms, webauthn
+from .forms import ReauthForm, SendCodeForm
 
 # The element the Enroll buttons load a whole dialog into.
 MODAL_ROOT = "modal-root"
@@ -52,6 +55,33 @@ def fresh_auth_required(view):
         form = ReauthForm(next=request.full_path.rstrip("?"))
         if request.method != "GET":
             form.next.data = url_for("security.index")
-        return render_step("security/_reauth.html", "Confirm it's you", form=form)
+        return render_reauth(form)
 
     return wrapper
+
+
+def render_reauth(form, status=200, notice=None):
+    """The re-authentication step, with "Send a code" for SMS and a key button."""
+    device = sms.confirmed_device(current_user) if current_user.has_mfa else None
+    sms_phone = phone.masked(device.phone_e164) if device and sms.available() else None
+
+    key_config = None
+    if webauthn.keys_of(current_user):
+        options = webauthn.authentication_options(
+            current_user, current_user.current_session
+        )
+        db.session.commit()
+        key_config = key_script.config(
+            "get", options, url_for("security.reauthenticate_with_key"), "modal-step"
+        )
+
+    return render_step(
+        "security/_reauth.html",
+        "Confirm it's you",
+        status,
+        form=form,
+        sms_phone=sms_phone,
+        send_form=SendCodeForm(next=form.next.data) if sms_phone else None,
+        notice=notice,
+        key_config=key_config,
+    )

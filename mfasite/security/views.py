@@ -9,17 +9,21 @@ from flask_login import current_user, login_required
 from .. import events, messages, passwords, sessions
 from ..enforcement import UNENROLLED, allow
 from ..extensions import db
-from ..mfa import methods, recovery, totp
+from ..mfa import methods, recovery, sms, totp, webauthn
 from ..mfa.errors import MfaError
-from ..models import METHOD_TOTP, METHODS
-from . import bp
+from ..models import METHOD_SMS, METHOD_TOTP, METHOD_WEBAUTHN, METHODS
+from . import bp, sms_views
 from .forms import ConfirmForm, ReauthForm, VerifyCodeForm
-from .steps import finish, fresh_auth_required, render_step
+from .steps import finish, fresh_auth_required, render_reauth, render_step
 
 log = logging.getLogger(__name__)
 
 # Endpoints that start each method's enrollment; the others come with their issues.
-ENROLL_ENDPOINTS = {METHOD_TOTP: "security.enroll_totp"}
+ENROLL_ENDPOINTS = {
+    METHOD_TOTP: "security.enroll_totp",
+    METHOD_SMS: "security.enroll_sms",
+    METHOD_WEBAUTHN: "security.enroll_key",
+}
 
 
 @bp.route("")
@@ -32,9 +36,11 @@ def index():
         "security/index.html",
         methods=METHODS,
         active=active,
+        sms_state=sms_views.method_state(current_user),
         labels=methods.LABELS,
         enroll_endpoints=ENROLL_ENDPOINTS,
         backup_codes_left=backup_codes_left if active else None,
+        security_keys=webauthn.keys_of(current_user),
         events=events.recent(current_user),
         descriptions=events.DESCRIPTIONS,
         user_sessions=sessions.list_for(current_user),
@@ -50,10 +56,10 @@ def reauthenticate():
     """Check the password (and a current code) again before an MFA change."""
     form = ReauthForm()
     if not form.validate_on_submit() or not _reauth_ok(form):
+        # Keeps the count of wrong SMS codes; nothing else was written.
+        db.session.commit()
         form.password.errors.append(messages.REAUTH_FAILED)
-        return render_step(
-            "security/_reauth.html", "Confirm it's you", status=400, form=form
-        )
+        return render_reauth(form, status=400)
 
     sessions.mark_reauthenticated()
     db.session.commit()
@@ -68,8 +74,12 @@ def _reauth_ok(form):
         return True
 
     device = totp.confirmed_device(user)
+    six_digits = len(totp.normalize(form.code.data)) == 6
     try:
-        if device is not None and len(totp.normalize(form.code.data)) == 6:
+        if six_digits and sms.reauth_code_outstanding(user):
+            # A user who asked for a text means the code it carried.
+            sms.verify_reauth_code(user, form.code.data)
+        elif device is not None and six_digits:
             totp.verify(device, form.code.data)
         else:
             recovery.consume(user, form.code.data)
