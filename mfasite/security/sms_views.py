@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 TITLE = "Set up text message codes"
 
 
-def method_state(user):
+def method_state(user, active):
     """How the SMS row of the Security page looks; also refreshes the opt-out bar."""
     opt_out_bar.refresh(user)
-    device = sms.confirmed_device(user)
+    # The row shows a number only for an active method: otherwise skip the query.
+    device = sms.confirmed_device(user) if METHOD_SMS in active else None
     return {
         "available": sms.available(),
         "opted_out": device is not None and sms.is_opted_out(device.phone_e164),

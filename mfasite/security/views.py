@@ -32,15 +32,17 @@ ENROLL_ENDPOINTS = {
 def index():
     """The Password & Security page."""
     active, backup_codes_left = methods.active_methods_and_backup_codes(current_user)
+    # Without the method there are no keys: no need to ask the database.
+    keys = webauthn.keys_of(current_user) if METHOD_WEBAUTHN in active else []
     return render_template(
         "security/index.html",
         methods=METHODS,
         active=active,
-        sms_state=sms_views.method_state(current_user),
+        sms_state=sms_views.method_state(current_user, active),
         labels=methods.LABELS,
         enroll_endpoints=ENROLL_ENDPOINTS,
         backup_codes_left=backup_codes_left if active else None,
-        security_keys=webauthn.keys_of(current_user),
+        security_keys=keys,
         events=events.recent(current_user),
         descriptions=events.DESCRIPTIONS,
         user_sessions=sessions.list_for(current_user),
