@@ -4,15 +4,17 @@ The MFA hook's share is what a route costs with the hook minus what it
 costs with the hook taken out of the app.
 """
 
+import itertools
 import re
 from contextlib import contextmanager
 
 import pyotp
 from sqlalchemy import event
 
-from mfasite import clock, create_app
+from mfasite import clock, create_app, sessions
 from mfasite.enforcement import enforce_mfa
 from mfasite.extensions import db
+from mfasite.models import UserSession
 
 from . import common
 
@@ -57,6 +59,7 @@ class _Walk:
     """One signed-in journey through the routes the benchmark loads."""
 
     def __init__(self, app, counter):
+        self.app = app
         self.client = app.test_client()
         self.counter = counter
         self.counts = {}
@@ -106,6 +109,33 @@ class _Walk:
             )
         return self.counts
 
+    def other_methods(self):
+        """The Security page of an SMS user and of a security key user."""
+        for method, label in (("sms", "SMS user"), ("webauthn", "security key user")):
+            user_id = next(
+                i for i in itertools.count(1) if common.method_of(i) == method
+            )
+            self.client = _signed_in_as(self.app, user_id)
+            self.request(
+                f"GET /account/security ({label})", "GET", "/account/security", 200
+            )
+        return self.counts
+
+
+def _signed_in_as(app, user_id):
+    """A client with a session opened directly: the walk cannot answer an SMS or key."""
+    with app.app_context():
+        user_session = UserSession(id=sessions.new_token(), user_id=user_id)
+        db.session.add(user_session)
+        db.session.commit()
+        session_id = user_session.id
+
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = session_id
+        cookie["_fresh"] = True
+    return client
+
 
 def _app(config, with_hook):
     app = create_app(config)
@@ -126,7 +156,9 @@ def count_routes(config, user_ids, webhook=None):
         with app.app_context():
             engine = db.engine
         # Each request must push its own app context, as it does in a server.
-        results[with_hook] = _Walk(app, QueryCounter(engine)).run(user_id, webhook)
+        walk = _Walk(app, QueryCounter(engine))
+        walk.run(user_id, webhook)
+        results[with_hook] = walk.other_methods()
         engine.dispose()
 
     return {
