@@ -14,6 +14,8 @@ SECURITY_RATIO = 0.6
 SIGNIN_PAGE_RATIO = 0.8
 SIGNIN_OVERHEAD_MS = 5.0
 PAGE_QUERIES = 4
+# Above this share of the CPU used by other programs, the figures are suspect.
+BUSY_PCT = 15
 
 # Which measured step is the headline figure of each kind of scenario.
 _HEADLINE = {"signin": "sign-in"}
@@ -278,6 +280,7 @@ def table(results):
             f"{_fmt(row['other_cpu_pct']):>8}"
             f"{_fmt(row['errors']):>8}"
         )
+    lines += _busy_lines(results["scenarios"])
     lines += _signin_lines(results["signin"])
     lines += _query_lines(results["queries"][meta["users"]], meta["users"])
     lines += _growth_lines(results["growth"])
@@ -296,6 +299,19 @@ def table(results):
     if results["errors"]:
         lines += ["", "Errors:"] + [f"  {error}" for error in results["errors"]]
     return "\n".join(lines)
+
+
+def _busy_lines(scenarios):
+    busiest = max(
+        (row.get("other_cpu_pct") or 0 for row in scenarios.values()), default=0
+    )
+    if busiest <= BUSY_PCT:
+        return []
+    return [
+        "",
+        f"warning: other programs used up to {busiest}% of the machine's CPU during "
+        "a scenario (column other%); rerun on a quiet machine for stable figures",
+    ]
 
 
 def _signin_lines(signin):
