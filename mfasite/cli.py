@@ -25,9 +25,11 @@ def _find_user(email):
 
 @users_cli.command("create")
 @click.argument("email")
-@click.password_option("--password", prompt="Password")
-def create_user(email, password):
+def create_user(email):
     """Create an account; the password is asked for, never taken from history."""
+    # A prompt, not an option: a password typed as an argument would be kept
+    # in the shell history and shown in the process list.
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     email = normalize_email(email)
     config = current_app.config
     if (

@@ -30,6 +30,7 @@ METHOD_NOT_REMOVABLE = "Add another method before removing your only one."
 PREFERRED_SET = "{label} will be used first when you sign in."
 
 BACKUP_CODE_ACCEPTED = "Backup code accepted. You have {left} backup codes left."
+BACKUP_CODE_ONE_LEFT = "Backup code accepted. You have 1 backup code left."
 BACKUP_CODE_LAST = (
     "Backup code accepted. That was your last one: create new backup codes now."
 )

@@ -2,18 +2,21 @@
 
 import os
 import re
+import sqlite3
+from contextlib import contextmanager
 from datetime import timedelta
 
-import pyotp
+import jinja2
 import pytest
 from flask.testing import FlaskClient
 from sms_support import fake_twilio, sms, user_with_sms  # noqa: F401  (fixtures)
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from support import PASSWORD, totp_now
 
 from mfasite import clock, create_app
 from mfasite.extensions import db
 from mfasite.models import User
-
-PASSWORD = "correct horse battery"
 
 _CSRF = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|'
@@ -21,6 +24,32 @@ _CSRF = re.compile(
 )
 _SECRET = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
 _BACKUP = re.compile(r"<li><code>([a-z0-9]{4}-[a-z0-9]{4})</code></li>")
+
+
+@event.listens_for(Engine, "connect")
+def _no_fsync_for_sqlite(dbapi_connection, connection_record):
+    # A throwaway test database need not survive a power cut; waiting for the
+    # disk on every commit was most of the suite's time.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+
+# Every test builds its own app, and with it a new engine: its compiled SQL
+# cache starts empty and its pool opens new connections while the old pools
+# wait for the garbage collector. Apps with the same database share one engine
+# instead (Flask-SQLAlchemy 3.1's hook for making engines, pinned).
+_engines = {}
+_make_engine = db._make_engine
+
+
+def _shared_engine(bind_key, options, app):
+    key = (bind_key, repr(sorted(options.items(), key=lambda item: item[0])))
+    if key not in _engines:
+        _engines[key] = _make_engine(bind_key, options, app)
+    return _engines[key]
+
+
+db._make_engine = _shared_engine
 
 
 def test_config(tmp_path_factory):
@@ -69,6 +98,27 @@ def _empty_tables(app):
         db.session.commit()
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory and shared by the app of every test.
+
+    Each test builds a new app, which would otherwise compile every template
+    it renders again; the source checksum still catches an edited template.
+    """
+
+    def __init__(self):
+        self.store = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = _CompiledTemplates()
+
+
 @pytest.fixture
 def config_overrides():
     """Override in a test module to change settings for its app."""
@@ -79,6 +129,7 @@ def config_overrides():
 def app(_schema, config_overrides, monkeypatch):
     monkeypatch.setattr(clock, "offset", timedelta(0))
     app = create_app({**_schema, **config_overrides})
+    app.jinja_env.bytecode_cache = _compiled_templates
     _empty_tables(app)
     yield app
     with app.app_context():
@@ -103,6 +154,21 @@ class Client(FlaskClient):
             headers = {"HX-Request": "true", "HX-Target": "modal-step", **headers}
         return self.post(path, data=data, headers=headers, **kwargs)
 
+    def session_cookie(self):
+        """The raw value of the session cookie, or None."""
+        cookie = self.get_cookie("session")
+        return cookie.value if cookie else None
+
+    def session_data(self):
+        """What the signed session cookie holds, decoded as Flask reads it."""
+        value = self.session_cookie()
+        if value is None:
+            return {}
+        serializer = self.application.session_interface.get_signing_serializer(
+            self.application
+        )
+        return serializer.loads(value)
+
 
 @pytest.fixture
 def client(app):
@@ -115,9 +181,35 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def totp_now(secret, steps=0):
-    """The code an authenticator app shows now (or `steps` periods away)."""
-    return pyotp.TOTP(secret).at(clock.timestamp() + steps * 30)
+@pytest.fixture
+def mid_step(app):
+    """Move the clock forward to the middle of a 30-second step.
+
+    A test that counts steps then cannot straddle a step boundary.
+    """
+    clock.offset += timedelta(seconds=(15 - clock.timestamp() % 30) % 30)
+
+
+@pytest.fixture
+def count_statements(app):
+    """A context manager that lists the SQL statements run inside it."""
+
+    @contextmanager
+    def counting():
+        statements = []
+
+        def note(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+
+    return counting
 
 
 class Actions:

@@ -6,8 +6,8 @@ Test modules import the fixtures they use from here by name.
 import re
 from datetime import timedelta
 
-import pyotp
 import pytest
+from support import PASSWORD, totp_now  # noqa: F401  (for the SMS test modules)
 from twilio.request_validator import RequestValidator
 
 from fakes import twilio_api
@@ -25,8 +25,6 @@ PROGRAM_NUMBER = "+12025550100"
 PROGRAM_NUMBER_SHOWN = "(202) 555-0100"
 
 SECURITY = "/account/security"
-# The password of the users the common fixtures create.
-PASSWORD = "correct horse battery"
 _CODE = re.compile(r"verification code: (\d{6})\.")
 _BACKUP = re.compile(r"<li><code>([a-z0-9]{4}-[a-z0-9]{4})</code></li>")
 
@@ -150,10 +148,6 @@ def twilio_settings(fake, timeout=2.0, **extra):
         "TWILIO_HTTP_CLIENT": twilio_api.make_http_client(fake, timeout=timeout),
         **extra,
     }
-
-
-def totp_now(secret):
-    return pyotp.TOTP(secret).at(clock.timestamp())
 
 
 def later(minutes):

@@ -171,6 +171,8 @@ def key_step_config(pending_signin):
 def _backup_message(left):
     if left == 0:
         return messages.BACKUP_CODE_LAST
+    if left == 1:
+        return messages.BACKUP_CODE_ONE_LEFT
     return messages.BACKUP_CODE_ACCEPTED.format(left=left)
 
 

@@ -28,7 +28,9 @@ def normalize(code):
 def matching_step(secret, code, at):
     """Return the time step whose code matches, or raise InvalidCode."""
     code = normalize(code)
-    if len(code) != 6 or not code.isdigit():
+    # isdigit() alone lets other scripts' digits through, which compare_digest
+    # cannot compare: only ASCII digits are a code.
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         raise InvalidCode("not six digits")
 
     totp = pyotp.TOTP(secret)
