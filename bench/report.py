@@ -110,15 +110,11 @@ def _signin(bench):
     }
 
 
-def _growth(bench):
+def _growth(bench, bare_per_s):
     table = {}
     for users, scenarios in sorted(bench.growth.items()):
         table[users] = {
-            name: {
-                key: _headline(name, result)[key]
-                for key in ("per_s", "p50_ms", "p99_ms")
-            }
-            for name, result in scenarios.items()
+            name: _row(name, result, bare_per_s) for name, result in scenarios.items()
         }
         table[users]["max_page_queries"] = _max_page_queries(bench.queries[users])
     return table
@@ -156,7 +152,7 @@ def build(bench):
         },
         "signin": _signin(bench),
         "queries": bench.queries,
-        "growth": _growth(bench),
+        "growth": _growth(bench, bare_per_s),
         "memory": bench.memory,
         "errors": bench.errors,
         "profiles": bench.profiles,
@@ -344,7 +340,11 @@ def _growth_lines(growth):
     levels = sorted(growth)
     lines = ["", f"{'Growth (users)':34}" + "".join(f"{n:>12,}" for n in levels)]
     for name in ("Password & Security page", "sign-in, all clients"):
-        for key, label in (("p50_ms", "p50 ms"), ("per_s", "per s")):
+        for key, label in (
+            ("p50_ms", "p50 ms"),
+            ("per_s", "per s"),
+            ("worker_cpu_ms", "CPU ms"),
+        ):
             values = "".join(f"{_fmt(growth[n][name][key]):>12}" for n in levels)
             lines.append(f"{f'{name} {label}':34}{values}")
     values = "".join(f"{growth[n]['max_page_queries']:>12}" for n in levels)
