@@ -7,6 +7,7 @@ See the README's "Benchmark" section for what each figure means.
 
 import argparse
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -72,9 +73,9 @@ class UserPool:
         self.ids = common.totp_user_ids(users)
 
     def take(self, count):
-        if len(self.ids) < 2:
-            raise SystemExit("too few seeded users for the benchmark")
         taken, self.ids = self.ids[:count], self.ids[count:]
+        if not taken:
+            raise SystemExit("too few seeded users for the benchmark: raise --users")
         return taken
 
 
@@ -100,7 +101,9 @@ class Bench:
         self.seconds_seeding = {}
         self.errors = []
         self.profiles = {}
-        self.webhook_found = has_webhook_route(self.config("sqlite://"))
+        self.webhook_found = has_webhook_route(
+            {**self.config("sqlite://"), "PUBLIC_BASE_URL": "http://127.0.0.1"}
+        )
         # The database of the level being measured; None while the bare app runs.
         self.url = None
 
@@ -277,7 +280,7 @@ class Bench:
                 "name": SIGNIN_ONE,
                 "kind": "signin",
                 "clients": 1,
-                "users": pool.take(200),
+                "users": pool.take(100),
                 # Timed between sign-ins, so both see the same machine.
                 "argon2": {
                     "time_cost": Defaults.ARGON2_TIME_COST,
@@ -306,7 +309,8 @@ class Bench:
 
     def signin_spec(self, pool):
         # A user signs in at most once per 30-second TOTP step; leave room to spare.
-        return {"name": SIGNIN_MANY, "kind": "signin", "users": pool.take(900)}
+        size = min(600, max(self.args.clients, len(pool.ids) // 2))
+        return {"name": SIGNIN_MANY, "kind": "signin", "users": pool.take(size)}
 
     def growth_scenarios(self, site, pool):
         duration = self.args.growth_duration
@@ -318,6 +322,8 @@ class Bench:
 
 def main(argv=None):
     args = parse_args(argv if argv is not None else sys.argv[1:])
+    # The site logs each security event at INFO; here only problems should show.
+    logging.basicConfig(level=logging.WARNING)
     if args.db == "postgres":
         database.check_loopback(args.pg_url)
     bench = Bench(args)
