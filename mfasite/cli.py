@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import events, passwords, sessions
-from .auth.forms import normalize_email
+from .auth.forms import is_valid_email, normalize_email
 from .extensions import db
 from .mfa import methods
 from .models import User
@@ -29,8 +29,10 @@ def create_user(email):
     """Create an account; the password is asked for, never taken from history."""
     # A prompt, not an option: a password typed as an argument would be kept
     # in the shell history and shown in the process list.
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     email = normalize_email(email)
+    if not is_valid_email(email):
+        raise click.ClickException(f"{email!r} is not a valid email address.")
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     config = current_app.config
     if (
         not config["PASSWORD_MIN_LENGTH"]

@@ -1,8 +1,9 @@
 """The one before-request hook that decides: pass, nag, or send to enrollment."""
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import current_app, g, request, session, url_for
 from flask_login import current_user
 
+from .htmx import redirect_to
 from .sessions import PENDING_SIGNIN_KEY
 
 # Who may reach a view. Views that say nothing are for fully signed-in users.
@@ -22,13 +23,7 @@ def allow(*states):
 
 
 def _redirect(endpoint):
-    target = url_for(endpoint)
-    if request.headers.get("HX-Request"):
-        # A fragment swap cannot follow a redirect to a whole page.
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target)
+    return redirect_to(url_for(endpoint), code=302)
 
 
 def grace_left(user):

@@ -10,6 +10,7 @@ from flask import current_app, request
 from flask_wtf.csrf import generate_csrf
 
 from . import messages
+from .htmx import hx_redirect
 from .mfa.errors import InvalidResponse
 
 
@@ -52,8 +53,5 @@ def json_body():
     return body
 
 
-def redirect(url):
-    """Send the script to another page."""
-    response = current_app.response_class(status=204)
-    response.headers["HX-Redirect"] = url
-    return response
+# The script follows HX-Redirect exactly as HTMX does.
+redirect = hx_redirect

@@ -50,6 +50,9 @@ PHONE_NOT_NANP = (
     "Enter a US or Canadian number: only country code +1 is supported for texts."
 )
 PHONE_TOO_SHORT = "That number is too short. Enter the area code and the 7 digits."
+PHONE_NOT_TEXTABLE = (
+    "Enter a mobile number: toll-free and premium-rate numbers can't get texts."
+)
 PHONE_INVALID = "That is not a valid phone number. Check the area code and number."
 PHONE_REGION_REFUSED = "Texts can only go to numbers in these regions: {regions}."
 SMS_CODE_SENT = "Enter the 6-digit code we sent to {phone}."

@@ -3,12 +3,14 @@
 import logging
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from flask import current_app, request, session
+from flask import current_app, flash, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from . import clock
+from . import clock, messages
 from .extensions import db, login_manager
+from .htmx import is_htmx, redirect_to
 from .models import UserSession
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,17 @@ def end_all(user, keep=None):
     if keep is not None:
         statement = statement.where(UserSession.id != keep.id)
     db.session.execute(statement)
+
+
+@login_manager.unauthorized_handler
+def send_to_signin():
+    """Ask for a sign-in; HTMX gets HX-Redirect, as it would swallow a 302."""
+    flash(messages.SIGNIN_REQUIRED, "info")
+    next_path = request.full_path.rstrip("?") if request.method == "GET" else None
+    if is_htmx():
+        # Come back to the page the fragment was on, not to the fragment itself.
+        next_path = urlsplit(request.headers.get("HX-Current-URL", "")).path or None
+    return redirect_to(url_for("auth.signin", next=next_path), code=302)
 
 
 @login_manager.user_loader

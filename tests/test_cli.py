@@ -84,6 +84,14 @@ def test_users_create_refuses_taken_email(runner, app):
     assert user.password_hash == before
 
 
+def test_users_create_refuses_malformed_email(runner, app):
+    result = _create(runner, "not-an-email", PASSWORD, PASSWORD)
+
+    assert result.exit_code == 1
+    assert "'not-an-email' is not a valid email address." in result.output
+    assert rows(app, User) == []
+
+
 def test_users_create_takes_no_password_on_command_line(runner, app):
     as_option = runner.invoke(
         args=["users", "create", "grace@example.com", "--password", PASSWORD]

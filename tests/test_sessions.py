@@ -181,3 +181,21 @@ def test_end_other_sessions_keeps_this_one(client, app, actions, user_with_totp)
     assert len(rows(app, UserSession.id)) == 1
     assert other.get("/account/security").status_code == 302
     assert client.get("/account/security").status_code == 200
+
+
+def test_htmx_request_after_signout_is_sent_to_signin(client, actions, user_with_totp):
+    actions.signin()
+    actions.challenge(totp_now(user_with_totp["secret"]))
+    actions.signout()
+
+    response = client.get(
+        "/account/security/authenticator",
+        headers={
+            "HX-Request": "true",
+            "HX-Target": "modal-root",
+            "HX-Current-URL": "http://localhost/account/security",
+        },
+    )
+
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/signin?next=/account/security"

@@ -47,6 +47,8 @@ REFUSED = [
     ("+1 415 123 4567", messages.PHONE_INVALID),
     ("415#555#2671", messages.PHONE_INVALID),
     ("4" * 40, messages.PHONE_INVALID),
+    ("(900) 555-0123", messages.PHONE_NOT_TEXTABLE),
+    ("1-800-555-0199", messages.PHONE_NOT_TEXTABLE),
 ]
 
 

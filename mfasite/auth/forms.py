@@ -17,8 +17,13 @@ def normalize_email(value):
     return (value or "").strip().lower()
 
 
+def is_valid_email(email):
+    """A light shape check: one @, a dot in the domain, no spaces."""
+    return len(email) <= 254 and bool(_EMAIL.match(email))
+
+
 def _valid_email(form, field):
-    if len(field.data) > 254 or not _EMAIL.match(field.data):
+    if not is_valid_email(field.data):
         raise ValidationError(messages.EMAIL_INVALID)
 
 

@@ -1,6 +1,7 @@
 """Sign-up, sign-in with its second-factor challenge, and sign-out."""
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import (
     abort,
@@ -30,10 +31,18 @@ log = logging.getLogger(__name__)
 
 
 def _safe_next(url):
-    """Only same-site paths may be a destination after sign-in."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return None
+    """Only same-site paths may be a destination after sign-in.
+
+    Browsers drop tabs and line breaks from URLs and read a backslash as a
+    slash, so "/<tab>/evil.example" would leave the site: any control
+    character, space or backslash disqualifies the value outright.
+    """
+    if not url or any(ch <= " " or ch in "\\\x7f" for ch in url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//"):
+        return None
+    return url
 
 
 def _finish_signin(user):

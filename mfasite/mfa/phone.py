@@ -3,7 +3,7 @@
 import re
 
 import phonenumbers
-from phonenumbers import NumberParseException, ValidationResult
+from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
 
 from .. import messages
 
@@ -16,6 +16,15 @@ _LETTER = re.compile(r"[^\W\d_]")
 MAX_INPUT_LENGTH = 32
 
 _TOO_SHORT = {ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY}
+# Numbers that cannot take a text, or that bill whoever texts them: sending
+# codes there is how SMS pumping fraud runs up a bill.
+_NOT_TEXTABLE = {
+    PhoneNumberType.PREMIUM_RATE,
+    PhoneNumberType.TOLL_FREE,
+    PhoneNumberType.SHARED_COST,
+    PhoneNumberType.UAN,
+    PhoneNumberType.VOICEMAIL,
+}
 
 
 class PhoneError(ValueError):
@@ -47,6 +56,8 @@ def parse(text, allowed_regions=()):
         raise PhoneError(messages.PHONE_TOO_SHORT)
     if not phonenumbers.is_valid_number(number):
         raise PhoneError(messages.PHONE_INVALID)
+    if phonenumbers.number_type(number) in _NOT_TEXTABLE:
+        raise PhoneError(messages.PHONE_NOT_TEXTABLE)
 
     region = phonenumbers.region_code_for_number(number)
     if allowed_regions and region not in allowed_regions:

@@ -2,20 +2,17 @@
 
 from functools import wraps
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user
 
 from .. import key_script, sessions
 from ..extensions import db
+from ..htmx import is_htmx, redirect_to
 from ..mfa import phone, sms, webauthn
 from .forms import ReauthForm, SendCodeForm
 
 # The element the Enroll buttons load a whole dialog into.
 MODAL_ROOT = "modal-root"
-
-
-def is_htmx():
-    return request.headers.get("HX-Request") == "true"
 
 
 def render_step(template, title, status=200, **context):
@@ -37,12 +34,7 @@ def render_step(template, title, status=200, **context):
 def finish(message, category="success"):
     """End a step flow: flash, then back to the Security page."""
     flash(message, category)
-    target = url_for("security.index")
-    if is_htmx():
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = target
-        return response
-    return redirect(target, 303)
+    return redirect_to(url_for("security.index"))
 
 
 def fresh_auth_required(view):
