@@ -21,7 +21,7 @@ import aiohttp
 import argon2
 import pyotp
 
-from . import common
+from . import common, cpu
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 TOTP_STEP = 30
@@ -32,10 +32,15 @@ MEASURE_END = "measure-end"
 class Recorder:
     """Latencies per measured step, and every error with its reason."""
 
-    def __init__(self):
+    def __init__(self, worker_pids=()):
         self.measure_from = self.measure_until = float("inf")
         self.samples = {}
         self.errors = Counter()
+        self.worker_pids = worker_pids
+
+    def worker_cpu(self):
+        """CPU seconds the site's workers have used (given only with one client)."""
+        return sum(cpu.process_seconds(pid) for pid in self.worker_pids)
 
     def begin(self, warmup, duration):
         self.measure_from = time.perf_counter() + warmup
@@ -120,7 +125,11 @@ class TotpUsers:
 
 
 async def sign_in(session, recorder, users, user_id):
-    """Password then authenticator code, as a person does; return the POST time."""
+    """Password then authenticator code, as a person does.
+
+    Returns the two POSTs' time and, when the spec gave the workers, the CPU
+    the workers spent on them.
+    """
     try:
         _, body, _ = await fetch(
             session, recorder, "GET /signin", "GET", "/signin", 200
@@ -130,6 +139,7 @@ async def sign_in(session, recorder, users, user_id):
             "email": common.email(user_id),
             "password": common.PASSWORD,
         }
+        before = recorder.worker_cpu()
         _, _, password_seconds = await fetch(
             session,
             recorder,
@@ -140,15 +150,18 @@ async def sign_in(session, recorder, users, user_id):
             marker="/signin/challenge",
             data=form,
         )
+        password_cpu = recorder.worker_cpu() - before
         path = "/signin/challenge"
         _, body, _ = await fetch(session, recorder, f"GET {path}", "GET", path, 200)
         form = {"csrf_token": csrf_token(body), "code": users.code(user_id)}
+        before = recorder.worker_cpu()
         _, _, code_seconds = await fetch(
             session, recorder, f"POST {path}", "POST", path, 303, data=form
         )
+        code_cpu = recorder.worker_cpu() - before
     finally:
         users.give_back(user_id)
-    return password_seconds + code_seconds
+    return password_seconds + code_seconds, password_cpu + code_cpu
 
 
 def _time_hash(recorder, parameters):
@@ -159,9 +172,11 @@ def _time_hash(recorder, parameters):
         _stored_hashes[key] = hasher, hasher.hash(common.PASSWORD)
     hasher, stored = _stored_hashes[key]
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     hasher.verify(stored, common.PASSWORD)
+    cpu = time.process_time() - cpu_started
     recorder.add("Argon2 verify alone", started, time.perf_counter() - started)
+    recorder.add("Argon2 verify alone, CPU", started, cpu)
 
 
 _stored_hashes = {}
@@ -203,7 +218,7 @@ async def signin_loop(spec, recorder, users, session, client):
         started = time.perf_counter()
         session.cookie_jar.clear()
         try:
-            posts = await sign_in(session, recorder, users, user_id)
+            posts, posts_cpu = await sign_in(session, recorder, users, user_id)
         except Failed:
             await asyncio.sleep(0.05)
             continue
@@ -211,6 +226,8 @@ async def signin_loop(spec, recorder, users, session, client):
         recorder.add("sign-in", started, finished - started)
         # Filed as ending with the flow, so it falls in the same window.
         recorder.add("password+code POSTs", finished - posts, posts)
+        if recorder.worker_pids:
+            recorder.add("password+code POSTs, worker CPU", finished - posts, posts_cpu)
         if "argon2" in spec:
             # Blocks the event loop on purpose: with one client, nothing else runs.
             _time_hash(recorder, spec["argon2"])
@@ -297,7 +314,7 @@ async def _announce(recorder):
 
 
 async def run(spec):
-    recorder = Recorder()
+    recorder = Recorder(spec.get("worker_pids", ()))
     users = TotpUsers(spec.get("users", []))
     loop = LOOPS[spec["kind"]]
     sessions = [_client_session(spec["base_url"]) for _ in range(spec["clients"])]
