@@ -3,13 +3,13 @@
 import logging
 from pathlib import Path
 
-from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError
+from flask import Flask
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import messages
+from . import errors, headers, messages
 from .config import load_config
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +29,7 @@ def create_app(overrides=None):
     _use_sqlite_wal(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.signin"
     login_manager.login_message = messages.SIGNIN_REQUIRED
@@ -51,7 +52,9 @@ def create_app(overrides=None):
     app.cli.add_command(mfa_cli)
 
     _register_template_context(app)
-    _register_error_handlers(app)
+    errors.register(app)
+    app.after_request(headers.secure_headers)
+    _trust_proxies(app)
     return app
 
 
@@ -92,40 +95,8 @@ def _register_template_context(app):
         }
 
 
-def _register_error_handlers(app):
-    log = logging.getLogger("mfasite.errors")
-
-    def _page(template, status, **context):
-        name = (
-            f"errors/_{template}.html"
-            if request.headers.get("HX-Request")
-            else (f"errors/{template}.html")
-        )
-        return render_template(name, **context), status
-
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error):
-        log.info("request refused: %s path=%s", error.description, request.path)
-        return _page("message", 400, title="Form expired", message=messages.CSRF_FAILED)
-
-    @app.errorhandler(400)
-    def bad_request(error):
-        return _page(
-            "message", 400, title="Bad request", message="That request was not valid."
-        )
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return _page(
-            "message", 404, title="Not found", message="That page does not exist."
-        )
-
-    @app.errorhandler(500)
-    def server_error(error):
-        db.session.rollback()
-        return _page(
-            "message",
-            500,
-            title="Something went wrong",
-            message="Something went wrong on our side. Please try again.",
-        )
+def _trust_proxies(app):
+    """Read the client address and scheme from the configured number of proxies."""
+    count = app.config["PROXY_COUNT"]
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)

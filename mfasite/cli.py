@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import events, passwords, sessions
+from . import events, passwords, ratelimits, sessions
 from .auth.forms import is_valid_email, normalize_email
 from .extensions import db
 from .mfa import methods
@@ -66,3 +66,14 @@ def reset_mfa(email, reason):
     events.record(user, events.MFA_RESET, detail=reason[:255])
     db.session.commit()
     click.echo(f"MFA reset for {user.email}; every session ended.")
+
+
+@mfa_cli.command("unblock")
+@click.argument("email")
+def unblock(email):
+    """Clear an account's rate limits: wrong passwords and codes tried."""
+    user = _find_user(email)
+
+    ratelimits.clear_account(user)
+
+    click.echo(f"Rate limits cleared for {user.email}.")

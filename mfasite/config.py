@@ -39,8 +39,37 @@ class Defaults:
     SESSION_ABSOLUTE_LIFETIME = 12 * 60 * 60
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "session"
+    # "Keep me signed in", offered after the second factor: no idle timeout,
+    # ended by sign-out, "Sign out everywhere" and an MFA reset like any session.
+    REMEMBER_LIFETIME = 30 * 24 * 60 * 60
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_NAME = "remember_token"
+
+    # "development" or "production"; production refuses to start half-configured.
+    MFASITE_ENV = "development"
+    # Proxies in front of the site whose X-Forwarded-* headers are trusted.
+    PROXY_COUNT = 0
+    # Strict-Transport-Security max-age; 0 sends no header (plain-http development).
+    HSTS_SECONDS = 0
+
+    # Rate limits (Flask-Limiter strings). Storage is per process in development;
+    # several processes or instances need Redis: redis://host:6379/0.
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    SIGNIN_IP_LIMIT = "10 per minute"
+    # Wrong passwords per account, on sign-in, re-authentication and password change.
+    PASSWORD_FAILURE_LIMIT = "20 per hour"
+    SIGNUP_IP_LIMIT = "10 per hour"
+    CODE_ENTRY_IP_LIMIT = "30 per minute"
+    # Codes checked per account across every method and pending sign-in.
+    SECOND_FACTOR_LIMIT = "100 per day"
+    # Texts one signed-in user may ask for, to any numbers.
+    SMS_SEND_LIMIT = "10 per hour"
+    WEBHOOK_IP_LIMIT = "120 per minute"
 
     # CSRFProtect reads the token from this header on HTMX requests.
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
@@ -90,6 +119,18 @@ class Defaults:
     WEBAUTHN_MAX_BODY = 16 * 1024
 
 
+class Production:
+    """What MFASITE_ENV=production changes; environment variables still win."""
+
+    SESSION_COOKIE_SECURE = True
+    # __Host- cookies are refused by browsers unless Secure, host-only and Path=/.
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_NAME = "__Host-remember"
+    HSTS_SECONDS = 365 * 24 * 60 * 60
+    PREFERRED_URL_SCHEME = "https"
+
+
 def _parse(raw, default):
     """Read an environment string as the type of the setting's default."""
     if isinstance(default, bool):
@@ -114,11 +155,21 @@ def _instance_secret(instance_path, name, make):
     return path.read_text().strip()
 
 
+def _apply(config, source):
+    for key in dir(source):
+        if key.isupper():
+            config[key] = getattr(source, key)
+
+
 def load_config(app, overrides=None):
     """Fill app.config from defaults, the environment, then explicit overrides."""
-    for key in dir(Defaults):
-        if key.isupper():
-            app.config[key] = getattr(Defaults, key)
+    overrides = overrides or {}
+    _apply(app.config, Defaults)
+    environment = overrides.get(
+        "MFASITE_ENV", os.environ.get("MFASITE_ENV", Defaults.MFASITE_ENV)
+    )
+    if environment == "production":
+        _apply(app.config, Production)
 
     for key in list(app.config):
         if key.isupper() and key in os.environ:
@@ -127,8 +178,32 @@ def load_config(app, overrides=None):
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 
-    app.config.update(overrides or {})
+    app.config.update(overrides)
+    if app.config["MFASITE_ENV"] == "production":
+        _refuse_incomplete_production(app.config)
     _fill_generated_defaults(app)
+
+
+def _refuse_incomplete_production(config):
+    """Stop at start-up rather than run production on development fallbacks.
+
+    Without these an instance would invent secrets of its own or count rate
+    limits in its own memory, and instances would not agree with each other.
+    """
+    present = {
+        "SECRET_KEY": config["SECRET_KEY"],
+        "MFA_ENCRYPTION_KEYS": config["MFA_ENCRYPTION_KEYS"],
+        "MFA_HMAC_KEY": config["MFA_HMAC_KEY"],
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "RATELIMIT_STORAGE_URI": not config["RATELIMIT_STORAGE_URI"].startswith(
+            "memory"
+        ),
+    }
+    missing = [name for name, value in present.items() if not value]
+    if missing:
+        raise RuntimeError(
+            "MFASITE_ENV=production needs these settings: " + ", ".join(missing)
+        )
 
 
 def _fill_generated_defaults(app):
@@ -153,6 +228,9 @@ def _fill_generated_defaults(app):
         config["SQLALCHEMY_DATABASE_URI"] = (
             f"sqlite:///{Path(instance) / 'mfasite.sqlite3'}"
         )
+
+    # The remember cookie lasts exactly as long as the session it points at.
+    config["REMEMBER_COOKIE_DURATION"] = config["REMEMBER_LIFETIME"]
 
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):

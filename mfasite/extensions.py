@@ -1,5 +1,7 @@
 """Extensions, created once and attached to the app by create_app."""
 
+from flask import request
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -19,3 +21,24 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=_naming))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+def client_ip():
+    """The client's address, as ProxyFix resolved it behind trusted proxies."""
+    return request.remote_addr or "unknown"
+
+
+# Moving windows: no burst at a window's edge, and Retry-After is when the
+# oldest counted attempt leaves the window. Storage errors are swallowed for
+# the per-request limits (the password step stays usable if Redis is down);
+# code entry checks its budget itself and fails closed (see ratelimits.py).
+limiter = Limiter(
+    key_func=client_ip,
+    strategy="moving-window",
+    swallow_errors=True,
+    storage_options={
+        "wrap_exceptions": True,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
+    },
+)

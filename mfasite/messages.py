@@ -95,6 +95,23 @@ SMS_REAUTH_NOTICES = {
     "failed": "The code could not be sent. Use a backup code, or try again in a few "
     "minutes.",
 }
+RATE_LIMITED = "Too many attempts. Please wait {wait} and try again."
+# Keyed by budget name (ratelimits.py).
+BUDGET_SPENT = {
+    "second-factor": (
+        "Too many verification codes were tried for this account. "
+        "Please wait {wait} and try again."
+    ),
+    "sms-send": "Too many texts were asked for. Please wait {wait} and try again.",
+}
+LIMITS_UNAVAILABLE = (
+    "Verification is briefly unavailable. Please try again in a minute."
+)
+
+SIGNED_OUT_EVERYWHERE = "You have been signed out everywhere."
+OTHER_SESSIONS_ENDED = "Every other session was signed out."
+PASSWORD_CHANGED = "Your password was changed. Every other session was signed out."
+PASSWORD_UNCHANGED = "Choose a new password that differs from your current one."
 SECURITY_KEY_FAILED = (
     "That security key could not be used. Try again, or use another method."
 )

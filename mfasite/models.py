@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,6 +66,8 @@ class UserSession(db.Model):
     authenticated_at: Mapped[object] = mapped_column(DateTime, default=_now)
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
+    # "Keep me signed in": no idle timeout, a longer absolute lifetime.
+    remembered: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A pending security key registration (WebAuthn 13.4.3: server-side, single use).
     challenge: Mapped[bytes | None] = mapped_column(LargeBinary(64))
     challenge_expires_at: Mapped[object | None] = mapped_column(DateTime)

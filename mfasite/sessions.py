@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from . import clock, messages
 from .extensions import db, login_manager
 from .htmx import is_htmx, redirect_to
-from .models import UserSession
+from .models import PendingSignIn, UserSession
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,11 @@ def new_token():
 
 
 def start(user, remember=False):
-    """Sign the user in after every factor passed, in a brand-new session."""
+    """Sign the user in after every factor passed, in a brand-new session.
+
+    remember keeps the session past the idle timeout; the remember cookie
+    holds this session's id, so ending the session voids the cookie too.
+    """
     next_url = session.get(NEXT_URL_KEY)
     flashes = session.get("_flashes")
     # Rotate: nothing from the pre-sign-in cookie carries over but its messages.
@@ -42,6 +46,7 @@ def start(user, remember=False):
         user_id=user.id,
         ip=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:255],
+        remembered=remember,
     )
     db.session.add(user_session)
     user.current_session = user_session
@@ -50,20 +55,43 @@ def start(user, remember=False):
     return next_url
 
 
+def _forget_browser():
+    # Cleared first: logout_user then marks the remember cookie for deletion.
+    session.clear()
+    logout_user()
+
+
 def end():
     """Sign out this browser: its server-side session is deleted."""
     if current_user.is_authenticated and current_user.current_session:
         db.session.delete(current_user.current_session)
-    logout_user()
-    session.clear()
+    _forget_browser()
 
 
 def end_all(user, keep=None):
-    """End every session of a user, except optionally the one given."""
+    """End every session and half-finished sign-in of a user, except `keep`."""
     statement = db.delete(UserSession).where(UserSession.user_id == user.id)
     if keep is not None:
         statement = statement.where(UserSession.id != keep.id)
-    db.session.execute(statement)
+    ended = db.session.execute(statement).rowcount
+    db.session.execute(db.delete(PendingSignIn).where(PendingSignIn.user_id == user.id))
+    return ended
+
+
+def end_everywhere(user):
+    """Sign out every browser of the user, this one included."""
+    end_all(user)
+    _forget_browser()
+
+
+def _timed_out(user_session, now):
+    config = current_app.config
+    age = now - user_session.created_at
+    if user_session.remembered:
+        return age > timedelta(seconds=config["REMEMBER_LIFETIME"])
+    idle = timedelta(seconds=config["SESSION_IDLE_TIMEOUT"])
+    lifetime = timedelta(seconds=config["SESSION_ABSOLUTE_LIFETIME"])
+    return now - user_session.last_seen_at > idle or age > lifetime
 
 
 @login_manager.unauthorized_handler
@@ -85,12 +113,7 @@ def load_user(session_id):
         return None
 
     now = clock.now()
-    config = current_app.config
-    idle = timedelta(seconds=config["SESSION_IDLE_TIMEOUT"])
-    lifetime = timedelta(seconds=config["SESSION_ABSOLUTE_LIFETIME"])
-    if now - user_session.last_seen_at > idle or now - user_session.created_at > (
-        lifetime
-    ):
+    if _timed_out(user_session, now):
         log.info("session timed out user=%s", user_session.user_id)
         db.session.delete(user_session)
         db.session.commit()

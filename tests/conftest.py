@@ -9,13 +9,14 @@ from datetime import timedelta
 import jinja2
 import pytest
 from flask.testing import FlaskClient
+from limits.errors import StorageError
 from sms_support import fake_twilio, sms, user_with_sms  # noqa: F401  (fixtures)
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from support import PASSWORD, totp_now
 
 from mfasite import clock, create_app
-from mfasite.extensions import db
+from mfasite.extensions import db, limiter
 from mfasite.models import User
 
 _CSRF = re.compile(
@@ -67,6 +68,8 @@ def test_config(tmp_path_factory):
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 8,
         "ARGON2_PARALLELISM": 1,
+        # Redis on the PostgreSQL pass, so limits behave as in production.
+        "RATELIMIT_STORAGE_URI": os.environ.get("TEST_REDIS_URL", "memory://"),
         # Texts go to the console backend unless a test aims Twilio at the fake;
         # Twilio settings in the environment must never reach the real API.
         "SMS_BACKEND": "auto",
@@ -96,6 +99,15 @@ def _empty_tables(app):
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
+
+
+def _reset_limits(app):
+    # Counts left in Redis by an earlier test would limit this one.
+    with app.app_context():
+        try:
+            limiter.storage.reset()
+        except StorageError:
+            pass  # the test points at an unreachable storage on purpose
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
@@ -131,6 +143,7 @@ def app(_schema, config_overrides, monkeypatch):
     app = create_app({**_schema, **config_overrides})
     app.jinja_env.bytecode_cache = _compiled_templates
     _empty_tables(app)
+    _reset_limits(app)
     yield app
     with app.app_context():
         db.session.remove()
@@ -268,6 +281,19 @@ def actions(client, app):
 
 
 @pytest.fixture
+def new_browser(app):
+    """Open another browser on the same site: its own cookies, its own actions."""
+    app.test_client_class = Client
+
+    def open_browser(remote_addr="127.0.0.1"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = remote_addr
+        return Actions(client, app)
+
+    return open_browser
+
+
+@pytest.fixture
 def user_with_totp(actions):
     """A signed-up user with an authenticator app and backup codes, signed out."""
     actions.signup()
@@ -276,3 +302,15 @@ def user_with_totp(actions):
     # Sign-in codes must come from a later step than the enrollment code.
     clock.offset += timedelta(seconds=30)
     return {"email": "ada@example.com", "secret": secret, "backup_codes": codes}
+
+
+@pytest.fixture
+def two_browsers(actions, new_browser, user_with_totp):
+    """The TOTP user signed in with both factors in `actions`' browser and another."""
+    other = new_browser()
+    for browser in (actions, other):
+        browser.signin()
+        response = browser.challenge(totp_now(user_with_totp["secret"]))
+        assert response.status_code == 303
+        clock.offset += timedelta(seconds=30)
+    return actions, other

@@ -8,7 +8,14 @@ from support import PASSWORD, rows, text, totp_now
 
 from mfasite import clock, messages
 from mfasite.extensions import db
-from mfasite.models import RecoveryCode, SmsDevice, TotpDevice, User, UserSession
+from mfasite.models import (
+    RecoveryCode,
+    SecurityEvent,
+    SmsDevice,
+    TotpDevice,
+    User,
+    UserSession,
+)
 
 SECURITY = "/account/security"
 ENROLL = "/account/security/authenticator"
@@ -260,6 +267,9 @@ def test_enrolling_authenticator_replaces_other_method(client, app, actions):
     page = client.get(SECURITY).get_data(True)
     assert "Active" in _method_row(page, "totp")
     assert "Active" not in _method_row(page, "sms")
+    kinds = [(e.kind, e.detail) for e in rows(app, SecurityEvent)]
+    assert ("method_removed", "SMS code (replaced)") in kinds
+    assert ("method_added", "Authenticator app") in kinds
 
 
 def test_abandoned_enrollment_keeps_other_method(client, app, actions):

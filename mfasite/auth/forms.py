@@ -4,7 +4,7 @@ import re
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from .. import messages
@@ -27,7 +27,8 @@ def _valid_email(form, field):
         raise ValidationError(messages.EMAIL_INVALID)
 
 
-def _password_length(form, field):
+def password_length(form, field):
+    """The configured password length bounds, for every new password."""
     config = current_app.config
     if len(field.data) < config["PASSWORD_MIN_LENGTH"]:
         raise ValidationError(
@@ -48,7 +49,7 @@ class SignUpForm(FlaskForm):
     email = StringField(
         "Email", filters=[normalize_email], validators=[DataRequired(), _valid_email]
     )
-    password = PasswordField("Password", validators=[DataRequired(), _password_length])
+    password = PasswordField("Password", validators=[DataRequired(), password_length])
     confirm = PasswordField(
         "Confirm password",
         validators=[DataRequired(), EqualTo("password", messages.PASSWORDS_DIFFER)],
@@ -57,3 +58,9 @@ class SignUpForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired()])
+
+
+class ChallengeForm(CodeForm):
+    # Offered only here, after the password: a remembered session has passed
+    # the second factor too.
+    remember = BooleanField("Keep me signed in on this device")

@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from .. import events, key_script, messages, passwords, sessions
+from .. import events, key_script, messages, passwords, ratelimits, sessions
 from ..enforcement import PENDING, UNENROLLED, allow
 from ..extensions import db
 from ..mfa import challenge, webauthn
@@ -25,7 +25,7 @@ from ..mfa.methods import LABELS, active_methods
 from ..models import METHOD_SMS, METHOD_WEBAUTHN, User
 from ..sms import notice
 from . import bp, pending, sms_challenge
-from .forms import CodeForm, SignInForm, SignUpForm
+from .forms import ChallengeForm, SignInForm, SignUpForm
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,11 @@ def _safe_next(url):
     return url
 
 
-def _finish_signin(user):
+def _finish_signin(user, remember=False):
     """Open the real session; count the sign-in against the MFA grace period."""
     if not user.has_mfa:
         user.signins_without_mfa += 1
-    next_url = sessions.start(user)
+    next_url = sessions.start(user, remember=remember)
     notice.refresh(user)
     events.record(user, events.SIGNIN)
     db.session.commit()
@@ -57,6 +57,7 @@ def _finish_signin(user):
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@ratelimits.signup_ip_limit
 def signup():
     """Create an account with email and password, then sign it in."""
     if not current_app.config["SIGNUP_ENABLED"]:
@@ -86,6 +87,8 @@ def signup():
 
 
 @bp.route("/signin", methods=["GET", "POST"])
+@ratelimits.signin_ip_limit
+@ratelimits.password_failure_limit
 def signin():
     """First step: email and password. A second factor follows if the user has one."""
     if current_user.is_authenticated:
@@ -101,6 +104,7 @@ def signin():
 
     user = db.session.scalar(db.select(User).where(User.email == form.email.data))
     if not passwords.verify_password(user, form.password.data):
+        ratelimits.password_failed()
         if user is not None:
             events.record(user, events.SIGNIN_FAILED_PASSWORD)
             db.session.commit()
@@ -124,6 +128,7 @@ def _challenge_method(pending_signin, requested):
 
 
 @bp.route("/signin/challenge", endpoint="challenge", methods=["GET", "POST"])
+@ratelimits.code_entry_ip_limit
 @allow(PENDING)
 def challenge_page():
     """Second step: a code (or key) for the method chosen, or a backup code."""
@@ -138,7 +143,7 @@ def challenge_page():
         return redirect(url_for("auth.signin"), 303)
 
     method, methods = _challenge_method(pending_signin, request.args.get("method"))
-    form = CodeForm()
+    form = ChallengeForm()
     context = {
         "form": form,
         "method": method,
@@ -157,6 +162,7 @@ def challenge_page():
         return render_template("auth/challenge.html", **context), status
 
     user = pending_signin.user
+    ratelimits.spend_code_attempt(user)
     try:
         detail = challenge.verify(pending_signin, method, form.code.data)
     except MfaError as error:
@@ -166,7 +172,7 @@ def challenge_page():
     if method == challenge.BACKUP:
         events.record(user, events.BACKUP_CODE_USED)
         flash(_backup_message(detail), "warning" if detail <= 2 else "info")
-    return _finish_signin(user)
+    return _finish_signin(user, remember=form.remember.data)
 
 
 def key_step_config(pending_signin):

@@ -72,7 +72,7 @@ def _delete_method(user, method):
     statement = db.delete(model).where(model.user_id == user.id)
     if confirmed is not None:
         statement = statement.where(confirmed)
-    db.session.execute(statement)
+    return db.session.execute(statement).rowcount > 0
 
 
 def confirm_device(device):
@@ -93,15 +93,19 @@ def activate(user, method):
     """Record that a method was verified, applying the one-method policy.
 
     Called only after the new method is confirmed, so the user is never
-    left without one.
+    left without one. Returns the methods the new one replaced.
     """
+    replaced = []
     if not current_app.config["MFA_ALLOW_MULTIPLE"]:
-        for other in METHODS:
-            if other != method:
-                _delete_method(user, other)
+        replaced = [
+            other
+            for other in METHODS
+            if other != method and _delete_method(user, other)
+        ]
         user.preferred_method = method
     elif user.preferred_method is None:
         user.preferred_method = method
+    return replaced
 
 
 def can_remove(user, method, active=None):

@@ -3,9 +3,10 @@
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import messages
+from ..auth.forms import password_length
 from ..mfa import phone
 from ..mfa.webauthn import NICKNAME_MAX, clean_nickname
 
@@ -50,6 +51,21 @@ class SendCodeForm(FlaskForm):
     """Re-authentication: text a code to the active number."""
 
     next = HiddenField()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    code = StringField("Code")
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), password_length]
+    )
+    confirm = PasswordField(
+        "Confirm new password",
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", messages.PASSWORDS_DIFFER),
+        ],
+    )
 
 
 class KeyNicknameForm(FlaskForm):

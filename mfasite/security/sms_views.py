@@ -5,7 +5,7 @@ import logging
 from flask import url_for
 from flask_login import current_user, login_required
 
-from .. import messages
+from .. import messages, ratelimits
 from ..enforcement import UNENROLLED, allow
 from ..extensions import db
 from ..mfa import phone, sms
@@ -13,7 +13,13 @@ from ..mfa.errors import MfaError, TooManyAttempts
 from ..models import METHOD_SMS
 from ..sms import notice as opt_out_bar
 from . import bp, views
-from .forms import PhoneForm, ReauthForm, SendCodeForm, VerifyCodeForm
+from .forms import (
+    ChangePasswordForm,
+    PhoneForm,
+    ReauthForm,
+    SendCodeForm,
+    VerifyCodeForm,
+)
 from .steps import fresh_auth_required, render_reauth, render_step
 
 log = logging.getLogger(__name__)
@@ -76,6 +82,7 @@ def enroll_sms():
         status = 400 if form.is_submitted() else 200
         return _phone_step(form, status)
 
+    ratelimits.spend(ratelimits.SMS_SEND, current_user.id)
     outcome = sms.start_enrollment(current_user, form.e164)
     if outcome is not sms.Outcome.SENT:
         log.info(
@@ -93,6 +100,7 @@ def enroll_sms():
 
 
 @bp.route("/sms/verify", methods=["GET", "POST"])
+@ratelimits.code_entry_ip_limit
 @login_required
 @allow(UNENROLLED)
 @fresh_auth_required
@@ -125,6 +133,24 @@ def verify_sms():
     return views.method_enrolled(METHOD_SMS)
 
 
+def _text_reauth_code():
+    """Text a re-authentication code; return the notice the step shows."""
+    ratelimits.spend(ratelimits.SMS_SEND, current_user.id)
+    outcome = sms.send_reauth_code(current_user)
+    device = sms.confirmed_device(current_user)
+    if outcome is sms.Outcome.SENT:
+        text = messages.SMS_CODE_SENT.format(phone=phone.masked(device.phone_e164))
+        return ("success", text)
+
+    log.info(
+        "sms re-authentication code not sent user=%s outcome=%s",
+        current_user.id,
+        outcome.value,
+    )
+    e164 = device.phone_e164 if device else None
+    return ("error", sms.describe(messages.SMS_REAUTH_NOTICES, outcome, e164))
+
+
 @bp.route("/reauthenticate/sms", methods=["POST"])
 @login_required
 @allow(UNENROLLED)
@@ -136,17 +162,16 @@ def reauth_send_sms():
         form.next.data = url_for("security.index")
         return render_reauth(form, status=400)
 
-    outcome = sms.send_reauth_code(current_user)
-    device = sms.confirmed_device(current_user)
-    if outcome is sms.Outcome.SENT:
-        text = messages.SMS_CODE_SENT.format(phone=phone.masked(device.phone_e164))
-        return render_reauth(form, notice=("success", text))
+    return render_reauth(form, notice=_text_reauth_code())
 
-    log.info(
-        "sms re-authentication code not sent user=%s outcome=%s",
-        current_user.id,
-        outcome.value,
-    )
-    e164 = device.phone_e164 if device else None
-    text = sms.describe(messages.SMS_REAUTH_NOTICES, outcome, e164)
-    return render_reauth(form, notice=("error", text))
+
+@bp.route("/password/sms", methods=["POST"])
+@login_required
+@allow(UNENROLLED)
+def password_send_sms():
+    """Text a code for the change-password step to the active number."""
+    form = ChangePasswordForm(formdata=None)
+    if not SendCodeForm().validate_on_submit():
+        return views.password_step(form, status=400)
+
+    return views.password_step(form, notice=_text_reauth_code())

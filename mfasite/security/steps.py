@@ -27,7 +27,7 @@ def render_step(template, title, status=200, **context):
     if request.headers.get("HX-Target") == MODAL_ROOT:
         return render_template("security/_dialog.html", **context), status
     # The dialog's title changes with the step: an out-of-band swap carries it.
-    title_html = render_template("security/_dialog_title.html", **context)
+    title_html = render_template("security/_dialog_title.html", oob=True, **context)
     return render_template(template, **context) + title_html, status
 
 
@@ -52,10 +52,15 @@ def fresh_auth_required(view):
     return wrapper
 
 
+def textable_phone():
+    """The user's active number, masked, when a code can be texted to it now."""
+    device = sms.confirmed_device(current_user) if current_user.has_mfa else None
+    return phone.masked(device.phone_e164) if device and sms.available() else None
+
+
 def render_reauth(form, status=200, notice=None):
     """The re-authentication step, with "Send a code" for SMS and a key button."""
-    device = sms.confirmed_device(current_user) if current_user.has_mfa else None
-    sms_phone = phone.masked(device.phone_e164) if device and sms.available() else None
+    sms_phone = textable_phone()
 
     key_config = None
     if webauthn.keys_of(current_user):

@@ -3,18 +3,30 @@
 import logging
 from urllib.parse import quote
 
-from flask import abort, current_app, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from .. import events, messages, passwords, sessions
+from .. import events, messages, passwords, ratelimits, sessions
 from ..enforcement import UNENROLLED, allow
 from ..extensions import db
 from ..mfa import methods, recovery, sms, totp, webauthn
 from ..mfa.errors import MfaError
 from ..models import METHOD_SMS, METHOD_TOTP, METHOD_WEBAUTHN, METHODS
 from . import bp, sms_views
-from .forms import ConfirmForm, ReauthForm, VerifyCodeForm
-from .steps import finish, fresh_auth_required, render_reauth, render_step
+from .forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    ReauthForm,
+    SendCodeForm,
+    VerifyCodeForm,
+)
+from .steps import (
+    finish,
+    fresh_auth_required,
+    render_reauth,
+    render_step,
+    textable_phone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +64,16 @@ def index():
 
 
 @bp.route("/reauthenticate", methods=["POST"])
+@ratelimits.code_entry_ip_limit
+@ratelimits.password_failure_limit
 @login_required
 @allow(UNENROLLED)
 def reauthenticate():
     """Check the password (and a current code) again before an MFA change."""
     form = ReauthForm()
-    if not form.validate_on_submit() or not _reauth_ok(form):
+    if not form.validate_on_submit() or not _identity_ok(
+        form.password.data, form.code.data
+    ):
         # Keeps the count of wrong SMS codes; nothing else was written.
         db.session.commit()
         form.password.errors.append(messages.REAUTH_FAILED)
@@ -68,23 +84,26 @@ def reauthenticate():
     return _redirect_within_security(form.next.data)
 
 
-def _reauth_ok(form):
+def _identity_ok(password, code):
+    """Check the password, and a current code when the user has MFA."""
     user = current_user
-    if not passwords.verify_password(user, form.password.data):
+    if not passwords.verify_password(user, password):
+        ratelimits.password_failed()
         return False
     if not user.has_mfa:
         return True
 
+    ratelimits.spend_code_attempt(user)
     device = totp.confirmed_device(user)
-    six_digits = len(totp.normalize(form.code.data)) == 6
+    six_digits = len(totp.normalize(code)) == 6
     try:
         if six_digits and sms.reauth_code_outstanding(user):
             # A user who asked for a text means the code it carried.
-            sms.verify_reauth_code(user, form.code.data)
+            sms.verify_reauth_code(user, code)
         elif device is not None and six_digits:
-            totp.verify(device, form.code.data)
+            totp.verify(device, code)
         else:
-            recovery.consume(user, form.code.data)
+            recovery.consume(user, code)
     except MfaError as error:
         log.info("re-authentication refused user=%s reason=%s", user.id, error)
         return False
@@ -122,6 +141,7 @@ def enroll_totp():
 
 
 @bp.route("/authenticator/verify", methods=["GET", "POST"])
+@ratelimits.code_entry_ip_limit
 @login_required
 @allow(UNENROLLED)
 @fresh_auth_required
@@ -159,9 +179,17 @@ def verify_totp():
 
 def method_enrolled(method):
     """After a method is verified: apply the policy, then backup codes or done."""
-    methods.activate(current_user, method)
-    events.record(current_user, events.METHOD_ADDED, detail=methods.LABELS[method])
+    replaced = methods.activate(current_user, method)
     label = methods.LABELS[method]
+    events.record(current_user, events.METHOD_ADDED, detail=label)
+    for old in replaced:
+        events.record(
+            current_user,
+            events.METHOD_REMOVED,
+            detail=f"{methods.LABELS[old]} (replaced)",
+        )
+    # Sessions opened before this method (or with the one it replaced) end.
+    sessions.end_all(current_user, keep=current_user.current_session)
 
     if recovery.remaining(current_user) == 0:
         codes = recovery.generate(current_user, current_app.config["BACKUP_CODE_COUNT"])
@@ -215,6 +243,25 @@ def backup_codes_saved():
     return finish("Your backup codes are ready if you ever need them.")
 
 
+@bp.route("/methods/<method>")
+@login_required
+def manage_method(method):
+    """The Manage dialog of an active method: set it up again or remove it."""
+    active = methods.active_methods(current_user)
+    if method not in active:
+        abort(404)
+
+    return render_step(
+        "security/_manage.html",
+        methods.LABELS[method],
+        method=method,
+        enroll_endpoint=ENROLL_ENDPOINTS.get(method),
+        removable=methods.can_remove(current_user, method, active),
+        preferred=active[0] == method,
+        allow_multiple=current_app.config["MFA_ALLOW_MULTIPLE"],
+    )
+
+
 @bp.route("/methods/<method>/remove", methods=["GET", "POST"])
 @login_required
 @fresh_auth_required
@@ -238,6 +285,7 @@ def remove_method(method):
     if not methods.remove(current_user, method):
         return finish(messages.METHOD_NOT_REMOVABLE, "error")
     events.record(current_user, events.METHOD_REMOVED, detail=label)
+    sessions.end_all(current_user, keep=current_user.current_session)
     db.session.commit()
     return finish(messages.METHOD_REMOVED.format(label=label))
 
@@ -264,4 +312,62 @@ def end_other_sessions():
     sessions.end_all(current_user, keep=current_user.current_session)
     events.record(current_user, events.SIGNOUT_EVERYWHERE)
     db.session.commit()
-    return finish("Every other session was signed out.")
+    return finish(messages.OTHER_SESSIONS_ENDED)
+
+
+@bp.route("/sessions/end-all", methods=["POST"])
+@login_required
+@allow(UNENROLLED)
+def end_all_sessions():
+    """Sign out every browser signed in to this account, this one included."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    events.record(current_user, events.SIGNOUT_EVERYWHERE)
+    sessions.end_everywhere(current_user)
+    db.session.commit()
+    flash(messages.SIGNED_OUT_EVERYWHERE, "info")
+    return redirect(url_for("auth.signin"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@ratelimits.code_entry_ip_limit
+@ratelimits.password_failure_limit
+@login_required
+@allow(UNENROLLED)
+def change_password():
+    """Change the password: the current one and a code first; other sessions end."""
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return password_step(form, 400 if form.is_submitted() else 200)
+
+    # Compared before the code is checked, so a refusal never spends a code.
+    if form.new_password.data == form.current_password.data:
+        form.new_password.errors.append(messages.PASSWORD_UNCHANGED)
+        return password_step(form, 400)
+    if not _identity_ok(form.current_password.data, form.code.data):
+        # Keeps the count of wrong SMS codes; nothing else was written.
+        db.session.commit()
+        form.current_password.errors.append(messages.REAUTH_FAILED)
+        return password_step(form, 400)
+
+    current_user.password_hash = passwords.hash_password(form.new_password.data)
+    events.record(current_user, events.PASSWORD_CHANGED)
+    sessions.end_all(current_user, keep=current_user.current_session)
+    sessions.mark_reauthenticated()
+    db.session.commit()
+    return finish(messages.PASSWORD_CHANGED)
+
+
+def password_step(form, status=200, notice=None):
+    """The change-password step, with "Send a code" for a user with SMS."""
+    sms_phone = textable_phone()
+    return render_step(
+        "security/_password.html",
+        "Change your password",
+        status,
+        form=form,
+        sms_phone=sms_phone,
+        send_form=SendCodeForm() if sms_phone else None,
+        notice=notice,
+    )

@@ -6,7 +6,7 @@ from flask import abort, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from .. import events, key_script, messages, passwords, sessions
+from .. import events, key_script, messages, passwords, ratelimits, sessions
 from ..enforcement import UNENROLLED, allow
 from ..extensions import db
 from ..mfa import methods, webauthn
@@ -162,11 +162,14 @@ def remove_key(key_id):
     if not webauthn.remove(current_user, key):
         return finish(messages.METHOD_NOT_REMOVABLE, "error")
     events.record(current_user, events.METHOD_REMOVED, detail=label)
+    sessions.end_all(current_user, keep=current_user.current_session)
     db.session.commit()
     return finish(messages.KEY_REMOVED.format(nickname=nickname))
 
 
 @bp.route("/reauthenticate/security-key", methods=["POST"])
+@ratelimits.code_entry_ip_limit
+@ratelimits.password_failure_limit
 @login_required
 def reauthenticate_with_key():
     """Re-authenticate with the password and a security key instead of a code."""
@@ -177,8 +180,10 @@ def reauthenticate_with_key():
         body = key_script.json_body()
         form = _posted_form(ReauthForm, body, ["password", "next"])
         if passwords.verify_password(user, form.password.data or ""):
+            ratelimits.spend_code_attempt(user)
             webauthn.authenticate(user, user.current_session, body.get("credential"))
         else:
+            ratelimits.password_failed()
             refusal = "wrong password"
     except MfaError as error:
         if isinstance(error, SignCountRegressed):

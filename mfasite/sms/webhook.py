@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from .. import ratelimits
 from ..enforcement import EXEMPT, allow
 from ..extensions import db
 from ..mfa import phone, sms
@@ -88,6 +89,7 @@ def _reply_text(kind):
 
 
 @bp.route("/webhook", methods=["POST"])
+@ratelimits.webhook_ip_limit
 @allow(EXEMPT)
 def webhook():
     """Act on STOP, START and HELP from a phone, and answer in TwiML."""

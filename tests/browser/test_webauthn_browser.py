@@ -20,44 +20,6 @@ delete PublicKeyCredential.prototype.toJSON;
 """
 
 
-class VirtualKeys:
-    """Chromium's virtual authenticators, driven over the DevTools protocol."""
-
-    def __init__(self, page):
-        self.cdp = page.context.new_cdp_session(page)
-        self.cdp.send("WebAuthn.enable", {"enableUI": False})
-
-    def add(self, presence=True, user_verification=False):
-        """Plug in a USB CTAP2 key; `presence=False` never answers a touch."""
-        options = {
-            "protocol": "ctap2",
-            "transport": "usb",
-            "hasResidentKey": False,
-            "hasUserVerification": user_verification,
-            "isUserVerified": user_verification,
-            "automaticPresenceSimulation": presence,
-        }
-        reply = self.cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
-        return reply["authenticatorId"]
-
-    def presence(self, authenticator, enabled):
-        self.cdp.send(
-            "WebAuthn.setAutomaticPresenceSimulation",
-            {"authenticatorId": authenticator, "enabled": enabled},
-        )
-
-    def credentials(self, authenticator):
-        reply = self.cdp.send(
-            "WebAuthn.getCredentials", {"authenticatorId": authenticator}
-        )
-        return reply["credentials"]
-
-
-@pytest.fixture
-def virtual_keys(page):
-    return VirtualKeys(page)
-
-
 def _stored(live_server):
     with live_server.app.app_context():
         return [
