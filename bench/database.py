@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+import redis
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -60,3 +61,12 @@ def backend_pids(kind, url):
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
     return [pid for (pid,) in rows]
+
+
+def empty_redis(url):
+    """Forget the rate-limit counters of earlier runs: the database is the bench's."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()

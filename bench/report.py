@@ -163,6 +163,7 @@ def build(bench):
             "clients": args.clients,
             "duration_s": args.duration,
             "workers": args.workers,
+            "threads": args.threads,
             "cores": len(os.sched_getaffinity(0)),
             "python": platform.python_version(),
             "seconds": bench.seconds,
@@ -280,7 +281,7 @@ def table(results):
         "",
         f"mfasite benchmark: {meta['db']}, {meta['users']:,} users x "
         f"{meta['events_per_user']} events, {meta['clients']} clients, "
-        f"{meta['duration_s']:g} s per scenario, {meta['workers']} gunicorn workers "
+        f"{meta['duration_s']:g} s per scenario, {_workers(meta)} "
         f"on {meta['cores']} cores ({meta['seconds']} s in all)",
         "",
         f"{'':34}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}{'x bare':>8}"
@@ -318,6 +319,12 @@ def table(results):
     if results["errors"]:
         lines += ["", "Errors:"] + [f"  {error}" for error in results["errors"]]
     return "\n".join(lines)
+
+
+def _workers(meta):
+    if meta["threads"] > 1:
+        return f"{meta['workers']} gunicorn workers x {meta['threads']} threads"
+    return f"{meta['workers']} gunicorn sync workers"
 
 
 def _busy_lines(scenarios):

@@ -27,6 +27,15 @@ from .servers import Gunicorn, environment
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/mfasite_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
+LIMITS = (
+    "SIGNIN_IP_LIMIT",
+    "PASSWORD_FAILURE_LIMIT",
+    "CODE_ENTRY_IP_LIMIT",
+    "SECOND_FACTOR_LIMIT",
+    "WEBHOOK_IP_LIMIT",
+)
+UNREACHED_LIMIT = "1000000 per minute"
 
 SECURITY = "Password & Security page"
 SIGNIN_PAGE = "sign-in page"
@@ -59,6 +68,14 @@ def parse_args(argv):
     )
     parser.add_argument("--growth-duration", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument(
+        "--threads", type=int, default=1, help="above 1: gthread workers"
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        help="rate-limit storage; the run empties this database (loopback only)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the workers")
     parser.add_argument("--output", default=str(HERE / "results" / "latest.json"))
     args = parser.parse_args(argv)
@@ -94,6 +111,11 @@ class Bench:
             "MFA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "MFA_HMAC_KEY": secrets.token_hex(32),
             "TWILIO_AUTH_TOKEN": common.TWILIO_AUTH_TOKEN,
+            # Shared counters, as in production, so the limits cost what they do.
+            "RATELIMIT_STORAGE_URI": args.redis_url,
+            # All the load comes from one address and a few hundred accounts:
+            # the limits still count every request but never refuse one.
+            **{name: UNREACHED_LIMIT for name in LIMITS},
         }
         self.scenarios = {}
         self.growth = {}
@@ -115,7 +137,9 @@ class Bench:
 
     def gunicorn(self, name, app_spec, settings, probe):
         log = self.workdir / f"{name}.log"
-        server = Gunicorn(app_spec, self.args.workers, environment(settings), log)
+        server = Gunicorn(
+            app_spec, self.args.workers, self.args.threads, environment(settings), log
+        )
         return server.start(probe)
 
     def load(self, server, spec, duration=None):
@@ -328,11 +352,14 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING)
     if args.db == "postgres":
         database.check_loopback(args.pg_url)
+    database.check_loopback(args.redis_url)
     bench = Bench(args)
+    database.empty_redis(args.redis_url)
     try:
         bench.run()
     finally:
         shutil.rmtree(bench.workdir, ignore_errors=True)
+        database.empty_redis(args.redis_url)
     results = report.build(bench)
     report.write(results, args.output)
     print(report.table(results))

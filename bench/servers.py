@@ -43,11 +43,12 @@ def rss_kib(pid):
 
 
 class Gunicorn:
-    """One gunicorn master with `workers` sync workers, access log off."""
+    """One gunicorn master and its workers, access log off (gunicorn's default)."""
 
-    def __init__(self, app_spec, workers, env, log_path):
+    def __init__(self, app_spec, workers, threads, env, log_path):
         self.app_spec = app_spec
         self.workers = workers
+        self.threads = threads
         self.env = env
         self.log_path = log_path
         self.port = free_port()
@@ -61,6 +62,9 @@ class Gunicorn:
             "gunicorn",
             "--workers",
             str(self.workers),
+            # One thread is gunicorn's sync worker; more make it a gthread worker.
+            "--threads",
+            str(self.threads),
             "--bind",
             f"127.0.0.1:{self.port}",
             # Gunicorn 27 opens a control socket in ~/.gunicorn unless told not to.
