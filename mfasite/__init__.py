@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import errors, headers, messages
@@ -25,6 +26,7 @@ def create_app(overrides=None):
     _configure_logging(app)
 
     db.init_app(app)
+    _use_sqlite_wal(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -54,6 +56,23 @@ def create_app(overrides=None):
     app.after_request(headers.secure_headers)
     _trust_proxies(app)
     return app
+
+
+def _use_sqlite_wal(app):
+    """Give an SQLite database a write-ahead log.
+
+    A commit then appends to the log instead of writing and deleting a
+    rollback journal, and readers in other gunicorn workers no longer wait
+    for a writer. Commits stay durable: synchronous keeps its default, FULL.
+    """
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _write_ahead_log)
+
+
+def _write_ahead_log(dbapi_connection, connection_record):
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _configure_logging(app):

@@ -15,6 +15,7 @@ from ..models import (
     TotpDevice,
     WebAuthnCredential,
 )
+from . import recovery
 
 _CONFIRMED_ROWS = {
     METHOD_TOTP: (TotpDevice, TotpDevice.confirmed_at.is_not(None)),
@@ -41,12 +42,28 @@ def _rows_query(method, user):
     return query.where(confirmed) if confirmed is not None else query
 
 
+def _confirmed_flags(user):
+    return [_rows_query(method, user).exists() for method in METHODS]
+
+
 def active_methods(user):
     """Return the user's confirmed methods, preferred first."""
     # One round trip: an EXISTS per method.
-    flags = db.session.execute(
-        db.select(*(_rows_query(method, user).exists() for method in METHODS))
+    flags = db.session.execute(db.select(*_confirmed_flags(user))).one()
+    return _preferred_first(user, flags)
+
+
+def active_methods_and_backup_codes(user):
+    """Return active_methods(user) and the unused backup codes, in one round trip."""
+    row = db.session.execute(
+        db.select(
+            *_confirmed_flags(user), recovery.unused_count(user).scalar_subquery()
+        )
     ).one()
+    return _preferred_first(user, row[:-1]), row[-1]
+
+
+def _preferred_first(user, flags):
     found = {method for method, present in zip(METHODS, flags, strict=True) if present}
 
     ordered = sorted(found, key=METHODS.index)

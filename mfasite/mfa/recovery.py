@@ -62,10 +62,15 @@ def consume(user, code):
     return remaining(user)
 
 
-def remaining(user):
-    """Count the user's unused backup codes."""
-    return db.session.scalar(
+def unused_count(user):
+    """The query counting the user's unused backup codes, to run or to embed."""
+    return (
         db.select(func.count())
         .select_from(RecoveryCode)
         .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
     )
+
+
+def remaining(user):
+    """Count the user's unused backup codes."""
+    return db.session.scalar(unused_count(user))

@@ -7,6 +7,7 @@ import pyotp
 import qrcode
 import qrcode.image.svg
 from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
 from ..extensions import db
@@ -66,7 +67,8 @@ def verify(device, code):
     )
     if result.rowcount != 1:
         raise CodeReplayed("step already used")
-    device.last_used_step = step
+    # The UPDATE stored the step already; assigning it would flush a second one.
+    set_committed_value(device, "last_used_step", step)
 
 
 def confirmed_device(user):

@@ -27,13 +27,16 @@ log = logging.getLogger(__name__)
 TITLE = "Set up text message codes"
 
 
-def method_state(user):
+def method_state(user, active):
     """How the SMS row of the Security page looks; also refreshes the opt-out bar."""
-    opt_out_bar.refresh(user)
-    device = sms.confirmed_device(user)
+    # The row shows a number only for an active method: otherwise skip the query.
+    device = sms.confirmed_device(user) if METHOD_SMS in active else None
+    opted_out = device is not None and sms.is_opted_out(device.phone_e164)
+    # sms.needs_other_method's rule, from the rows this page has read already.
+    opt_out_bar.show(opted_out and active == [METHOD_SMS])
     return {
         "available": sms.available(),
-        "opted_out": device is not None and sms.is_opted_out(device.phone_e164),
+        "opted_out": opted_out,
         "phone": phone.masked(device.phone_e164) if device else None,
     }
 

@@ -43,16 +43,18 @@ ENROLL_ENDPOINTS = {
 @allow(UNENROLLED)
 def index():
     """The Password & Security page."""
-    active = methods.active_methods(current_user)
+    active, backup_codes_left = methods.active_methods_and_backup_codes(current_user)
+    # Without the method there are no keys: no need to ask the database.
+    keys = webauthn.keys_of(current_user) if METHOD_WEBAUTHN in active else []
     return render_template(
         "security/index.html",
         methods=METHODS,
         active=active,
-        sms_state=sms_views.method_state(current_user),
+        sms_state=sms_views.method_state(current_user, active),
         labels=methods.LABELS,
         enroll_endpoints=ENROLL_ENDPOINTS,
-        backup_codes_left=recovery.remaining(current_user) if active else None,
-        security_keys=webauthn.keys_of(current_user),
+        backup_codes_left=backup_codes_left if active else None,
+        security_keys=keys,
         events=events.recent(current_user),
         descriptions=events.DESCRIPTIONS,
         private_details=events.PRIVATE_DETAILS,
@@ -122,18 +124,20 @@ def _redirect_within_security(target):
 @fresh_auth_required
 def enroll_totp():
     """Authenticator app, step 1: a new secret as a QR code and as text."""
+    # Read before the commit, which expires the user and would reload the row.
+    email = current_user.email
     device = totp.start_enrollment(current_user)
     secret = totp.secret_of(device)
     db.session.commit()
 
     site_name = current_app.config["SITE_NAME"]
-    uri = totp.provisioning_uri(secret, current_user.email, site_name)
+    uri = totp.provisioning_uri(secret, email, site_name)
     return render_step(
         "security/_totp_qr.html",
         "Set up an authenticator app",
         qr_svg=totp.qr_svg(uri),
         secret=secret,
-        label=f"{site_name}: {current_user.email}",
+        label=f"{site_name}: {email}",
     )
 
 

@@ -15,7 +15,12 @@ SESSION_KEY = "sms_opted_out"
 
 def refresh(user):
     """Decide again whether this session shows the bar."""
-    if sms.needs_other_method(user):
+    show(sms.needs_other_method(user))
+
+
+def show(needed):
+    """Show the bar in this session from now on, or stop showing it."""
+    if needed:
         session[SESSION_KEY] = True
     else:
         session.pop(SESSION_KEY, None)

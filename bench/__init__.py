@@ -1,0 +1,1 @@
+"""The benchmark: mfasite under gunicorn against a bare-Flask page, in one run."""
