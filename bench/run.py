@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -240,22 +241,27 @@ class Bench:
             print(f"  seeded in {self.seconds_seeding[users]} s")
             pool = UserPool(users)
             query_users = pool.take(2)
-            site = self.gunicorn(
-                f"site-{users}", "wsgi:app", self.config(url), "/signin"
-            )
-            try:
-                if main:
+            if main:
+                with self.site(url, users) as site:
                     self.main_scenarios(site, pool)
                     self.memory = site.memory()
+            # A fresh server, so every size of the growth test starts alike.
+            with self.site(url, users) as site:
                 if users in args.growth:
                     self.growth[users] = self.growth_scenarios(site, pool)
                 self.queries[users] = queries.count_routes(
                     self.config(url, site), query_users, self.webhook_maker(site)
                 )
-            finally:
-                site.stop()
         finally:
             database.drop(args.db, url)
+
+    @contextmanager
+    def site(self, url, users):
+        site = self.gunicorn(f"site-{users}", "wsgi:app", self.config(url), "/signin")
+        try:
+            yield site
+        finally:
+            site.stop()
 
     def webhook_maker(self, site):
         if not self.webhook_found:

@@ -62,7 +62,10 @@ class Gunicorn:
             "gunicorn",
             "--workers",
             str(self.workers),
-            # One thread is gunicorn's sync worker; more make it a gthread worker.
+            # Said outright: gunicorn would otherwise read the production
+            # gunicorn.conf.py in the project folder, which asks for gthread.
+            "--worker-class",
+            "sync" if self.threads == 1 else "gthread",
             "--threads",
             str(self.threads),
             "--bind",
