@@ -81,6 +81,14 @@ def _delete_method(user, method):
     return db.session.execute(statement).rowcount > 0
 
 
+def device_of(model, user, confirmed):
+    """The user's confirmed (or still enrolling) device of an SMS or TOTP table."""
+    state = (
+        model.confirmed_at.is_not(None) if confirmed else model.confirmed_at.is_(None)
+    )
+    return db.session.scalar(db.select(model).where(model.user_id == user.id, state))
+
+
 def confirm_device(device):
     """Mark a newly verified device confirmed and drop the one it replaces."""
     model = type(device)

@@ -268,19 +268,11 @@ def _use_once(model, column, row_id, stored):
 
 
 def confirmed_device(user):
-    return db.session.scalar(
-        db.select(SmsDevice).where(
-            SmsDevice.user_id == user.id, SmsDevice.confirmed_at.is_not(None)
-        )
-    )
+    return methods.device_of(SmsDevice, user, confirmed=True)
 
 
 def pending_device(user):
-    return db.session.scalar(
-        db.select(SmsDevice).where(
-            SmsDevice.user_id == user.id, SmsDevice.confirmed_at.is_(None)
-        )
-    )
+    return methods.device_of(SmsDevice, user, confirmed=False)
 
 
 def send_signin_code(pending):

@@ -72,19 +72,11 @@ def verify(device, code):
 
 
 def confirmed_device(user):
-    return db.session.scalar(
-        db.select(TotpDevice).where(
-            TotpDevice.user_id == user.id, TotpDevice.confirmed_at.is_not(None)
-        )
-    )
+    return methods.device_of(TotpDevice, user, confirmed=True)
 
 
 def pending_device(user):
-    return db.session.scalar(
-        db.select(TotpDevice).where(
-            TotpDevice.user_id == user.id, TotpDevice.confirmed_at.is_(None)
-        )
-    )
+    return methods.device_of(TotpDevice, user, confirmed=False)
 
 
 def start_enrollment(user):
